@@ -1,0 +1,53 @@
+"""The Flask application factory."""
+
+from flask import Flask, jsonify, render_template, request
+
+from . import config as cfg
+from . import graph
+from .errors import CoderefError
+
+
+def wants_json() -> bool:
+    """API paths and clients that prefer JSON get the JSON error shape."""
+    if request.path.startswith("/api/") or request.path.startswith("/sparql"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def error_response(message: str, status: int):
+    if wants_json():
+        return jsonify({"ok": False, "error": message, "status": status}), status
+    return render_template("error.html", message=message, status=status), status
+
+
+def create_app(config=None) -> Flask:
+    """Defaults, then the environment, then the test's mapping."""
+    app = Flask(__name__)
+    app.config.update(cfg.resolve(config))
+    app.json.sort_keys = False
+
+    graph.init_app(app)
+
+    from .views import home
+
+    app.register_blueprint(home.bp)
+
+    @app.errorhandler(CoderefError)
+    def coderef_error(err):
+        return error_response(err.message, err.status)
+
+    @app.errorhandler(404)
+    def not_found(err):
+        return error_response(f"nothing at {request.path}", 404)
+
+    @app.errorhandler(405)
+    def method_not_allowed(err):
+        return error_response(f"{request.method} is not allowed on {request.path}", 405)
+
+    @app.errorhandler(413)
+    def too_large(err):
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return error_response(f"request body over the {limit}-byte limit", 413)
+
+    return app

@@ -1,0 +1,117 @@
+"""The `coderef` command. Exit codes: 0 fine, 1 does not conform, 2 could not load/bad input."""
+
+import argparse
+import os
+import sys
+
+from . import config as cfg
+from .errors import CoderefError
+
+
+def settings_from(args) -> dict:
+    """Defaults -> environment -> --root."""
+    overrides = {}
+    if getattr(args, "root", None):
+        overrides["ROOT"] = os.path.abspath(args.root)
+    return cfg.resolve(overrides)
+
+
+def progress_printer(verb: str):
+    """Progress on stderr for a person; silent when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(n, total, item):
+        sys.stderr.write(f"\r{verb} {n}/{total}: {item}\033[K")
+        if n == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+# ------------------------------------------------------------------ serve
+
+def cmd_serve(args) -> int:
+    settings = settings_from(args)
+    if args.dev:
+        from .app import create_app
+
+        create_app(settings).run(host=args.host, port=args.port, debug=True, use_reloader=False)
+        return 0
+    from gunicorn.app.base import BaseApplication
+
+    from .app import create_app
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{args.host}:{args.port}")
+            self.cfg.set("workers", args.workers)
+            self.cfg.set("timeout", 60)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return create_app(settings)
+
+    create_app(settings)  # fail here, before forking workers, if the data does not load
+    print(f"coderef serving on http://{args.host}:{args.port}/ ({args.workers} workers)", file=sys.stderr)
+    Server().run()
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+
+def build_parser() -> argparse.ArgumentParser:
+    root_help = "folder holding ontology/, data/, shapes/ and queries/ (default: $CODEREF_ROOT or the repository)"
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", metavar="DIR", help=root_help)
+
+    parser = argparse.ArgumentParser(prog="coderef", description="An open knowledge-graph reference for medical billing codes.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("serve", parents=[common], help="serve the reference over HTTP")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=5000)
+    p.add_argument("--workers", type=int, default=2, help="WSGI worker processes (default 2)")
+    p.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
+    p.set_defaults(func=cmd_serve)
+
+    for register in REGISTRARS:
+        register(sub, common)
+    return parser
+
+
+# Other modules' subcommands: each a function(subparsers, common_parent).
+REGISTRARS = []
+
+
+def _register_optional():
+    """Subcommands that live beside the code they drive."""
+    import importlib
+
+    for name in ("validation", "questions", "sparql", "remote", "icd10cm"):
+        try:
+            module = importlib.import_module(f".{name}", __package__)
+        except ModuleNotFoundError as err:
+            if err.name == f"{__package__}.{name}":
+                continue
+            raise
+        register = getattr(module, "register_cli", None)
+        if register and register not in REGISTRARS:
+            REGISTRARS.append(register)
+
+
+def main(argv=None) -> int:
+    _register_optional()
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CoderefError as err:
+        print(f"coderef: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Configuration flows one way: defaults -> environment -> the caller's mapping.
+
+This is the only module that reads the environment.
+"""
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS = {
+    "ROOT": str(REPO_ROOT),
+    # Sub-folders of ROOT; an absolute path overrides.
+    "ONTOLOGY_DIR": "ontology",
+    "DATA_DIR": "data",
+    "SHAPES_DIR": "shapes",
+    "QUERIES_DIR": "queries",
+    # None: the embedded store. A URL: the remote SPARQL 1.1 endpoint.
+    "SPARQL_ENDPOINT": None,
+    "SPARQL_USER": None,
+    "SPARQL_PASSWORD": None,
+    "QUERY_TIMEOUT": 10.0,  # seconds
+    "RESULT_CAP": 5000,  # rows
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes of a request body
+}
+
+ENVIRONMENT = {
+    "CODEREF_ROOT": "ROOT",
+    "CODEREF_SPARQL_ENDPOINT": "SPARQL_ENDPOINT",
+    "CODEREF_SPARQL_USER": "SPARQL_USER",
+    "CODEREF_SPARQL_PASSWORD": "SPARQL_PASSWORD",
+    "CODEREF_QUERY_TIMEOUT": "QUERY_TIMEOUT",
+    "CODEREF_RESULT_CAP": "RESULT_CAP",
+}
+
+
+def from_environment(environ=None) -> dict:
+    """Settings named in the environment, converted to the default's type."""
+    environ = os.environ if environ is None else environ
+    settings = {}
+    for var, key in ENVIRONMENT.items():
+        value = environ.get(var)
+        if value in (None, ""):
+            continue
+        default = DEFAULTS[key]
+        settings[key] = type(default)(value) if isinstance(default, (int, float)) else value
+    return settings
+
+
+def resolve(config=None, environ=None) -> dict:
+    """Defaults, then the environment, then `config`."""
+    settings = dict(DEFAULTS)
+    settings.update(from_environment(environ))
+    settings.update(config or {})
+    return settings
+
+
+def folder(settings: dict, key: str) -> Path:
+    """The folder a *_DIR setting names, relative to ROOT unless absolute."""
+    path = Path(settings[key])
+    return path if path.is_absolute() else Path(settings["ROOT"]) / path
+
+
+def data_files(settings: dict) -> list[Path]:
+    """The Turtle files that make the reference: the ontology, then data/ (recursively,
+    so optional modules under data/modules/ load when present). data/examples/ holds
+    sample inputs, not reference data."""
+    files = sorted(folder(settings, "ONTOLOGY_DIR").glob("*.ttl"))
+    data = folder(settings, "DATA_DIR")
+    files += sorted(p for p in data.rglob("*.ttl") if "examples" not in p.relative_to(data).parts)
+    return files
+
+
+def shape_files(settings: dict) -> list[Path]:
+    return sorted(folder(settings, "SHAPES_DIR").glob("*.ttl"))
