@@ -21,6 +21,23 @@ def error_response(message: str, status: int):
     return render_template("error.html", message=message, status=status), status
 
 
+# Modules of server/views/ that hold a blueprint `bp`, registered in this order.
+VIEWS = ("home", "api", "sparql", "linked_data", "pages", "policy")
+
+
+def blueprints():
+    import importlib
+
+    for name in VIEWS:
+        try:
+            module = importlib.import_module(f".views.{name}", __package__)
+        except ModuleNotFoundError as err:
+            if err.name == f"{__package__}.views.{name}":
+                continue
+            raise
+        yield module.bp
+
+
 def create_app(config=None) -> Flask:
     """Defaults, then the environment, then the test's mapping."""
     app = Flask(__name__)
@@ -29,9 +46,8 @@ def create_app(config=None) -> Flask:
 
     graph.init_app(app)
 
-    from .views import home
-
-    app.register_blueprint(home.bp)
+    for blueprint in blueprints():
+        app.register_blueprint(blueprint)
 
     @app.errorhandler(CoderefError)
     def coderef_error(err):
