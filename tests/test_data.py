@@ -1,0 +1,95 @@
+"""The shipped reference data: valid codes, sources everywhere, files that load."""
+
+import pytest
+import simple_icd_10_cm as icd
+
+from server import config as cfg
+from server.errors import DataError
+from server.graph import load_store, parse_file
+from server.namespaces import sparql_prefixes
+
+P = sparql_prefixes()
+
+STATEMENT_CLASSES = [
+    "cr:ProcedureCode", "cr:BundledService", "cr:ModifierUsage", "cr:Indication", "cr:SiteOfService",
+    "cr:CodeRelation", "cr:CoveragePolicy", "cr:CoveragePosition", "cr:BillingGuidance",
+    "cr:ReimbursementBenchmark", "cr:ClinicalScenario", "cr:DataGap", "cr:Modifier",
+    "cr:PlaceOfService", "cr:DiagnosisCode", "cr:Payer", "cr:Product",
+]
+
+
+def values(store, query, var):
+    return [row[var]["value"] for row in store.select(P + query).rows]
+
+
+def test_every_indication_is_a_billable_code_of_the_official_set(store):
+    notations = values(store, """
+        SELECT DISTINCT ?n WHERE { ?i a cr:Indication ; cr:diagnosis/skos:notation ?n }""", "n")
+    assert len(notations) >= 12
+    for code in notations:
+        assert icd.is_valid_item(code), f"{code} is not in the ICD-10-CM code set"
+        assert icd.is_leaf(code), f"{code} is a category, not a billable code"
+
+
+def test_icd10cm_titles_come_from_the_code_set(store):
+    rows = store.select(P + """
+        SELECT ?n ?label ?billable WHERE {
+          ?c a cr:DiagnosisCode ; skos:notation ?n ; skos:prefLabel ?label ; cr:billable ?billable }""").rows
+    assert rows
+    for row in rows:
+        code = row["n"]["value"]
+        assert row["label"]["value"] == icd.get_description(code), code
+        assert (row["billable"]["value"] == "true") == icd.is_leaf(code), code
+
+
+@pytest.mark.parametrize("klass", STATEMENT_CLASSES)
+def test_every_statement_group_has_a_source(store, klass):
+    missing = values(store, f"""
+        SELECT ?s WHERE {{ ?s a {klass} . FILTER NOT EXISTS {{ ?s dct:source ?src . ?src dct:title ?t }} }}""", "s")
+    assert missing == [], f"{klass} without a titled source: {missing}"
+
+
+def test_every_source_is_described(store):
+    undescribed = values(store, """
+        SELECT DISTINCT ?src WHERE { ?s dct:source ?src .
+          FILTER NOT EXISTS { ?src a cr:Source ; dct:title ?t ; cr:sourceKind ?k } }""", "src")
+    assert undescribed == []
+
+
+def test_secondary_sources_are_marked(store):
+    """The fact sheet's third-party summaries are sources of kind 'secondary'."""
+    kinds = dict(
+        (row["slug"]["value"], row["kind"]["value"].rsplit("/", 1)[-1])
+        for row in store.select(P + """
+            SELECT ?slug ?kind WHERE { ?src a cr:Source ; cr:sourceKind ?kind .
+              BIND(STRAFTER(STR(?src), "/id/source/") AS ?slug) }""").rows
+    )
+    for slug in ("openpayer-0584t", "verity-cigna-0107", "payerpolicy-cigna-0107", "datalilyai-0584t"):
+        assert kinds[slug] == "secondary", slug
+    assert kinds["cms-ncd-286"] == "primary"
+
+
+def test_unknowns_are_recorded_not_guessed(store):
+    """The fact sheet's 'not found' items are data gaps, and no value was invented for them."""
+    gaps = values(store, "SELECT ?p WHERE { ?g a cr:DataGap ; cr:missingProperty ?p }", "p")
+    for prop in ("sunsetDate", "releaseDate", "deletedDate", "pricingStatus", "policyIdentifier", "coverageStatus"):
+        assert any(g.endswith("#" + prop) for g in gaps), prop
+    assert not store.ask(P + "ASK { ?c cr:sunsetDate ?d }"), "a sunset date was recorded although none was found"
+    assert store.ask(P + """ASK { ?p cr:payer <https://w3id.org/coderef/id/payer/uhc> ;
+        cr:coverageStatus <https://w3id.org/coderef/id/vocab/coverage-status/no-published-policy> }""")
+
+
+def test_every_data_file_parses():
+    files = cfg.data_files(cfg.resolve())
+    assert len(files) >= 10
+    for path in files:
+        assert parse_file(path), path
+
+
+def test_malformed_turtle_names_file_and_line(tmp_path):
+    bad = tmp_path / "bad.ttl"
+    bad.write_text('@prefix a: <http://x/> .\na:b a:c a:d .\na:e a:f "unterminated .\n')
+    with pytest.raises(DataError) as err:
+        load_store([bad])
+    assert err.value.line == 3
+    assert "bad.ttl, line 3" in str(err.value)
