@@ -3,7 +3,7 @@
 from flask import Flask, jsonify, render_template, request
 
 from . import config as cfg
-from . import graph
+from . import graph, questions
 from .errors import CoderefError
 
 
@@ -45,6 +45,7 @@ def create_app(config=None) -> Flask:
     app.json.sort_keys = False
 
     graph.init_app(app)
+    questions.init_app(app)  # a question file that does not parse stops the start-up here
 
     for blueprint in blueprints():
         app.register_blueprint(blueprint)

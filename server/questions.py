@@ -1,0 +1,491 @@
+"""Questions: named SPARQL queries read from queries/*.rq, each with a grlc-style header.
+
+    #+ summary: Services bundled into a code
+    #+ description: Components included in the code, and the codes that would report them alone.
+    #+ params:
+    #+   - {name: code, type: code, required: true, description: a procedure code}
+    #+ tags: [educators]
+
+Unlike grlc, a header that does not parse stops the start-up with the file's name, and
+parameter values are bound by value (never pasted into the query text). A parameter is
+the query variable of the same name and appears only in the outer WHERE group, so that a
+remote backend injecting VALUES there gets the same answer as the embedded one.
+"""
+
+import csv
+import io
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pyoxigraph as ox
+import yaml
+
+from . import config as cfg
+from .errors import BadRequest, CoderefError, NotFound
+from .namespaces import CR, ID, SKOS, XSD
+from .stores import IRI, Literal
+
+__all__ = ["Answer", "Catalogue", "HeaderError", "Param", "Question", "get_catalogue", "init_app", "load_catalogue", "plain"]
+
+PARAM_TYPES = ("code", "icd10cm", "payer", "date", "string", "integer")
+HEADER_KEYS = {"summary", "description", "params", "tags"}
+PARAM_KEYS = {"name", "type", "required", "default", "description"}
+QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+# Notation patterns of each code system (id/<scheme>/<notation>); a `code` that matches
+# none of them is malformed (400), one that matches but is not in the graph unknown (404).
+CODE_PATTERNS = {
+    "cpt": re.compile(r"^[0-9]{4}[0-9FTU]$"),
+    "hcpcs": re.compile(r"^[A-Z][0-9]{4}$"),
+    "icd10cm": re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"),
+    "modifier": re.compile(r"^[0-9A-Z]{2}$"),
+    "pos": re.compile(r"^[0-9]{2}$"),
+}
+PAYER_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+CODE_CLASSES = ("ProcedureCode", "DiagnosisCode", "Modifier", "PlaceOfService")
+MAX_STRING = 200
+
+
+class HeaderError(CoderefError):
+    """A question file whose header or query cannot be used: names the file."""
+
+    exit_code = 2
+
+    def __init__(self, path, message: str):
+        self.path = str(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    required: bool = True
+    default: str | None = None
+    description: str = ""
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "type": self.type, "required": self.required,
+                "default": self.default, "description": self.description}
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    summary: str
+    description: str
+    params: tuple
+    tags: tuple
+    query: str
+    path: Path
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "summary": self.summary, "description": self.description,
+                "params": [p.as_dict() for p in self.params], "tags": list(self.tags)}
+
+
+@dataclass
+class Answer:
+    question: Question
+    columns: list
+    rows: list  # dicts: column -> SPARQL JSON term
+    truncated: bool = False
+    bindings: dict = field(default_factory=dict)  # param name -> stores.IRI / stores.Literal
+
+    def records(self) -> list[dict]:
+        """Rows with plain string values, unbound columns as None."""
+        return [{c: plain(row.get(c)) for c in self.columns} for row in self.rows]
+
+    def as_json(self) -> dict:
+        return {"ok": True, "question": self.question.id, "columns": self.columns,
+                "rows": self.records(), "truncated": self.truncated}
+
+    def as_csv(self) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(self.columns)
+        for record in self.records():
+            writer.writerow(["" if record[c] is None else record[c] for c in self.columns])
+        return out.getvalue()
+
+    def as_text(self) -> str:
+        records = self.records()
+        widths = {c: max([len(c)] + [len(_cell(r[c])) for r in records]) for c in self.columns}
+        widths = {c: min(w, 60) for c, w in widths.items()}
+        lines = ["  ".join(c.ljust(widths[c]) for c in self.columns).rstrip(),
+                 "  ".join("-" * widths[c] for c in self.columns)]
+        for r in records:
+            lines.append("  ".join(_cell(r[c])[: widths[c]].ljust(widths[c]) for c in self.columns).rstrip())
+        lines.append(f"({len(records)} row{'s' if len(records) != 1 else ''}{', truncated' if self.truncated else ''})")
+        return "\n".join(lines) + "\n"
+
+
+def _cell(value) -> str:
+    return "" if value is None else str(value).replace("\n", " ")
+
+
+def plain(term):
+    """The value of a SPARQL JSON term (None when unbound)."""
+    return None if term is None else term["value"]
+
+
+# ------------------------------------------------------------------ reading files
+
+def _split_header(text: str) -> tuple[str, str]:
+    header, body, in_header = [], [], True
+    for line in text.splitlines():
+        if in_header and line.startswith("#+"):
+            header.append(line[2:].removeprefix(" "))
+        else:
+            in_header = in_header and not line.strip()
+            body.append(line)
+    return "\n".join(header), "\n".join(body).strip() + "\n"
+
+
+def _param(path, raw) -> Param:
+    if isinstance(raw, str):  # shorthand `params: [code]`: the name is the type
+        raw = {"name": raw, "type": raw}
+    if not isinstance(raw, dict):
+        raise HeaderError(path, f"a parameter must be a name or a mapping, not {raw!r}")
+    unknown = set(raw) - PARAM_KEYS
+    if unknown:
+        raise HeaderError(path, f"unknown parameter key(s) {', '.join(sorted(unknown))}; use {', '.join(sorted(PARAM_KEYS))}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+        raise HeaderError(path, f"parameter name {name!r} is not a SPARQL variable name")
+    kind = raw.get("type", "string")
+    if kind not in PARAM_TYPES:
+        raise HeaderError(path, f"parameter {name!r} has unknown type {kind!r}; use one of {', '.join(PARAM_TYPES)}")
+    required = raw.get("required", "default" not in raw)
+    if not isinstance(required, bool):
+        raise HeaderError(path, f"parameter {name!r}: required must be true or false")
+    default = raw.get("default")
+    if default is not None:
+        default = default.isoformat() if isinstance(default, date) else str(default)
+    return Param(name, kind, required, default, str(raw.get("description") or ""))
+
+
+def read_question(path) -> Question:
+    path = Path(path)
+    qid = path.stem
+    if not QUESTION_ID.match(qid):
+        raise HeaderError(path, f"question id {qid!r} must be lower-case letters, digits and _")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise HeaderError(path, f"cannot read: {err}") from None
+    header_text, query = _split_header(text)
+    if not header_text.strip():
+        raise HeaderError(path, "no #+ header (summary, description, params, tags)")
+    try:
+        header = yaml.safe_load(header_text)
+    except yaml.YAMLError as err:
+        raise HeaderError(path, f"the #+ header is not valid YAML: {err}") from None
+    if not isinstance(header, dict):
+        raise HeaderError(path, "the #+ header must be a mapping of summary, description, params, tags")
+    unknown = set(header) - HEADER_KEYS
+    if unknown:
+        raise HeaderError(path, f"unknown header key(s) {', '.join(sorted(unknown))}; use {', '.join(sorted(HEADER_KEYS))}")
+    summary = header.get("summary")
+    if not isinstance(summary, str) or not summary.strip():
+        raise HeaderError(path, "the header needs a summary")
+    params = header.get("params") or []
+    tags = header.get("tags") or []
+    if not isinstance(params, list):
+        raise HeaderError(path, "params must be a list")
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise HeaderError(path, "tags must be a list of words")
+    params = tuple(_param(path, p) for p in params)
+    names = [p.name for p in params]
+    if len(set(names)) != len(names):
+        raise HeaderError(path, "a parameter is declared twice")
+    _check_query(path, query, params)
+    return Question(qid, summary.strip(), str(header.get("description") or "").strip(), params,
+                    tuple(tags), query, path)
+
+
+def _check_query(path, query: str, params):
+    """Parse the query with both engines and check the parameters are outer variables."""
+    try:
+        ox.Store().query(query)  # an empty store: parses, and nothing can run long
+    except SyntaxError as err:
+        raise HeaderError(path, f"the query does not parse: {err}") from None
+    from rdflib.plugins.sparql.parser import parseQuery  # portable SPARQL 1.1 for remote stores
+    from pyparsing import ParseException
+
+    try:
+        tree = parseQuery(query)
+    except ParseException as err:
+        raise HeaderError(path, f"the query is not portable SPARQL 1.1: {err}") from None
+    names = {p.name for p in params}
+    where = tree[1].get("where")
+    outer, inner = _variables(where, subqueries=False), _variables(where, subqueries=True)
+    in_bind = _variables_in_binds(where)
+    for name in sorted(names):
+        if name in in_bind:
+            # Bound by a VALUES block after the BIND, the parameter would still be unbound there.
+            raise HeaderError(path, f"parameter {name!r} is used in a BIND; use it in patterns, FILTERs or the projection")
+        if name in inner:
+            raise HeaderError(path, f"parameter {name!r} appears inside a subquery; use it only in the outer WHERE group")
+        if name not in outer:
+            raise HeaderError(path, f"parameter {name!r} appears nowhere in the outer WHERE group")
+
+
+def _variables(node, subqueries: bool) -> set:
+    """Names of variables under a parse tree node; inside sub-SELECTs only when asked."""
+    from rdflib.term import Variable
+
+    found = set()
+
+    def walk(n, inside):
+        if isinstance(n, Variable):
+            if inside == subqueries:
+                found.add(str(n))
+            return
+        name = getattr(n, "name", None)
+        if name == "SubSelect":
+            inside = True
+        if isinstance(n, dict):
+            for v in n.values():
+                walk(v, inside)
+        elif isinstance(n, (list, tuple)) or type(n).__name__ == "ParseResults":
+            for v in n:
+                walk(v, inside)
+
+    walk(node, False)
+    return found
+
+
+def _variables_in_binds(node) -> set:
+    found = set()
+
+    def walk(n):
+        if getattr(n, "name", None) == "Bind":
+            found.update(_variables(n.get("expr"), subqueries=False))
+        if isinstance(n, dict):
+            for v in n.values():
+                walk(v)
+        elif isinstance(n, (list, tuple)) or type(n).__name__ == "ParseResults":
+            for v in n:
+                walk(v)
+
+    walk(node)
+    return found
+
+
+def load_catalogue(folder) -> "Catalogue":
+    folder = Path(folder)
+    if not folder.is_dir():  # a root without questions (a test's data-only copy) has none
+        return Catalogue([])
+    return Catalogue([read_question(p) for p in sorted(folder.glob("*.rq"))])
+
+
+# ------------------------------------------------------------------ binding values
+
+_LOOKUP_CODE = f"""
+PREFIX skos: <{SKOS}>
+PREFIX cr: <{CR}>
+SELECT ?code ?class WHERE {{
+  ?code skos:notation ?notation ; a ?class .
+  VALUES ?class {{ {' '.join('cr:' + c for c in CODE_CLASSES)} }}
+}}
+"""
+_LOOKUP_IRI = f"""
+PREFIX cr: <{CR}>
+SELECT ?class WHERE {{ ?code a ?class . VALUES ?class {{ {' '.join('cr:' + c for c in CODE_CLASSES)} cr:Payer }} }}
+"""
+
+
+def code_schemes(notation: str) -> list[str]:
+    """The code systems whose notation pattern `notation` fits."""
+    return [s for s, pattern in CODE_PATTERNS.items() if pattern.match(notation)]
+
+
+def resolve_code(store, value: str, name: str = "code", diagnosis_only: bool = False) -> IRI:
+    """The IRI of the code written `value` ("0584T", "E10.649", or "pos/22" to pick a scheme)."""
+    text = (value or "").strip()
+    scheme = None
+    if "/" in text:
+        scheme, _, text = text.partition("/")
+        if scheme not in CODE_PATTERNS:
+            raise BadRequest(f"parameter {name!r}: unknown code system {scheme!r}; use one of {', '.join(CODE_PATTERNS)}")
+    notation = text.upper()
+    schemes = code_schemes(notation)
+    if diagnosis_only:
+        schemes = [s for s in schemes if s == "icd10cm"]
+    if scheme:
+        schemes = [s for s in schemes if s == scheme]
+    if not notation or not schemes:
+        wanted = "an ICD-10-CM code such as E10.649" if diagnosis_only else "a code such as 0584T, G0341, E10.649, 22 or Q0"
+        raise BadRequest(f"parameter {name!r}: {value!r} is not {wanted}")
+    if scheme:
+        iri = f"{ID}{scheme}/{notation}"
+        if not store.select(_LOOKUP_IRI, bindings={"code": IRI(iri)}).rows:
+            raise NotFound(f"no code {scheme}/{notation} in the reference")
+        return IRI(iri)
+    rows = store.select(_LOOKUP_CODE, bindings={"notation": Literal(notation)}).rows
+    found = {r["code"]["value"]: r["class"]["value"].removeprefix(CR) for r in rows}
+    if diagnosis_only:
+        found = {iri: c for iri, c in found.items() if c == "DiagnosisCode"}
+    if not found:
+        raise NotFound(f"no code {notation} in the reference")
+    if len(found) > 1:
+        # A procedure or diagnosis code wins over a modifier or POS code of the same notation.
+        preferred = [iri for iri, c in found.items() if c in ("ProcedureCode", "DiagnosisCode")]
+        if len(preferred) == 1:
+            return IRI(preferred[0])
+        choices = ", ".join(sorted(iri.removeprefix(ID) for iri in found))
+        raise BadRequest(f"parameter {name!r}: {notation} names more than one code ({choices}); write it as one of those")
+    return IRI(next(iter(found)))
+
+
+def resolve_payer(store, value: str, name: str = "payer") -> IRI:
+    slug = (value or "").strip().lower()
+    if not PAYER_SLUG.match(slug):
+        raise BadRequest(f"parameter {name!r}: {value!r} is not a payer slug such as medicare or aetna (see /api/payers)")
+    iri = f"{ID}payer/{slug}"
+    rows = store.select(_LOOKUP_IRI, bindings={"code": IRI(iri)}).rows
+    if not any(r["class"]["value"] == CR + "Payer" for r in rows):
+        raise NotFound(f"no payer {slug} in the reference (see /api/payers)")
+    return IRI(iri)
+
+
+def bind_value(store, param: Param, value: str):
+    """A stores.IRI or stores.Literal for one parameter value, validated."""
+    name = param.name
+    if param.type == "code":
+        return resolve_code(store, value, name)
+    if param.type == "icd10cm":
+        return resolve_code(store, value, name, diagnosis_only=True)
+    if param.type == "payer":
+        return resolve_payer(store, value, name)
+    if param.type == "date":
+        text = value.strip().lower()
+        if text == "today":
+            return Literal(date.today().isoformat(), XSD + "date")
+        try:
+            return Literal(date.fromisoformat(text).isoformat(), XSD + "date")
+        except ValueError:
+            raise BadRequest(f"parameter {name!r}: {value!r} is not a date written YYYY-MM-DD") from None
+    if param.type == "integer":
+        text = value.strip()
+        if not re.match(r"^[0-9]{1,9}$", text):
+            raise BadRequest(f"parameter {name!r}: {value!r} is not a whole number from 0")
+        return Literal(str(int(text)), XSD + "integer")
+    if len(value) > MAX_STRING:
+        raise BadRequest(f"parameter {name!r} is longer than {MAX_STRING} characters")
+    return Literal(value)
+
+
+# ------------------------------------------------------------------ the catalogue
+
+class Catalogue:
+    def __init__(self, questions):
+        self.questions = {q.id: q for q in questions}
+
+    def __iter__(self):
+        return iter(self.questions.values())
+
+    def __len__(self):
+        return len(self.questions)
+
+    def __contains__(self, qid):
+        return qid in self.questions
+
+    def get(self, qid: str) -> Question:
+        try:
+            return self.questions[qid]
+        except KeyError:
+            raise NotFound(f"no question {qid!r}; the questions are listed at /api/questions") from None
+
+    def by_tag(self) -> dict[str, list[Question]]:
+        groups: dict[str, list[Question]] = {}
+        for q in self:
+            for tag in q.tags or ("other",):
+                groups.setdefault(tag, []).append(q)
+        return groups
+
+    def bind(self, store, question: Question, raw_params: dict) -> dict:
+        """Validated bindings for the parameters given; keys starting with _ are ignored."""
+        raw = {k: v for k, v in (raw_params or {}).items() if not k.startswith("_")}
+        unknown = sorted(set(raw) - {p.name for p in question.params})
+        if unknown:
+            known = ", ".join(p.name for p in question.params) or "none"
+            raise BadRequest(f"unknown parameter {unknown[0]!r} for question {question.id!r} (its parameters: {known})")
+        bindings = {}
+        for p in question.params:
+            value = raw.get(p.name)
+            if value is None or str(value).strip() == "":
+                value = p.default
+            if value is None:
+                if p.required:
+                    raise BadRequest(f"parameter {p.name!r} is required by question {question.id!r}")
+                continue
+            bindings[p.name] = bind_value(store, p, str(value))
+        return bindings
+
+    def run(self, store, question_id: str, raw_params: dict | None = None, cap: int | None = None) -> Answer:
+        question = self.get(question_id)
+        bindings = self.bind(store, question, raw_params or {})
+        result = store.select(question.query, bindings=bindings, cap=cap)
+        return Answer(question, list(result.columns), result.rows, result.truncated, bindings)
+
+
+# ------------------------------------------------------------------ Flask and CLI
+
+def init_app(app):
+    app.extensions["coderef.questions"] = load_catalogue(cfg.folder(app.config, "QUERIES_DIR"))
+
+
+def get_catalogue() -> Catalogue:
+    from flask import current_app
+
+    return current_app.extensions["coderef.questions"]
+
+
+def _parse_pairs(pairs) -> dict:
+    params = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise BadRequest(f"--param {pair!r}: write it as name=value")
+        params[name.strip()] = value
+    return params
+
+
+def cmd_query(args) -> int:
+    from .cli import settings_from
+    from .stores import open_store
+
+    settings = settings_from(args)
+    catalogue = load_catalogue(cfg.folder(settings, "QUERIES_DIR"))
+    if args.question is None:
+        for q in catalogue:
+            params = " ".join(f"{p.name}={p.type}{'' if p.required else '?'}" for p in q.params)
+            print(f"{q.id:24} {q.summary}{'  [' + params + ']' if params else ''}")
+        return 0
+    catalogue.get(args.question)  # an unknown question fails before the data loads
+    store = open_store(settings)
+    answer = catalogue.run(store, args.question, _parse_pairs(args.param))
+    if args.format == "json":
+        sys.stdout.write(json.dumps(answer.as_json(), indent=2, ensure_ascii=False) + "\n")
+    elif args.format == "csv":
+        sys.stdout.write(answer.as_csv())
+    else:
+        sys.stdout.write(answer.as_text())
+    return 0
+
+
+def register_cli(subparsers, common):
+    p = subparsers.add_parser("query", parents=[common], help="answer a named question (no id: list them)")
+    p.add_argument("question", nargs="?", help="question id, e.g. bundled_services")
+    p.add_argument("--param", "-p", action="append", metavar="NAME=VALUE", help="a parameter, e.g. code=0584T (repeatable)")
+    p.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    p.set_defaults(func=cmd_query)
