@@ -432,8 +432,13 @@ class Catalogue:
         return bindings
 
     def run(self, store, question_id: str, raw_params: dict | None = None, cap: int | None = None) -> Answer:
+        """The answer for parameters as a person writes them ({"code": "0584T"}), validated."""
         question = self.get(question_id)
-        bindings = self.bind(store, question, raw_params or {})
+        return self.answer(store, question_id, self.bind(store, question, raw_params or {}), cap)
+
+    def answer(self, store, question_id: str, bindings: dict, cap: int | None = None) -> Answer:
+        """The answer for bindings already resolved (stores.IRI / stores.Literal values)."""
+        question = self.get(question_id)
         result = store.select(question.query, bindings=bindings, cap=cap)
         return Answer(question, list(result.columns), result.rows, result.truncated, bindings)
 

@@ -1,0 +1,400 @@
+"""Everything about one code, and finding codes by notation or words.
+
+`describe_code` is built from the questions (the same queries a person can run), so the
+code page, /api/codes/<notation> and /api/questions never disagree. The questions return
+one row per (fact, source); here the rows of one fact become one entry with a list of
+sources. Values are plain strings (IRIs as strings); vocabulary values are {iri, label};
+`confidence` is the last segment of its IRI (confirmed, secondary, inferred, ...).
+"""
+
+import re
+
+from . import config as cfg
+from .errors import BadRequest
+from .namespaces import CR, DCT, ID, SKOS
+from .questions import Catalogue, load_catalogue, resolve_code
+from .stores import IRI, Literal
+
+__all__ = ["describe_code", "search_codes"]
+
+CODE_CLASSES = ("ProcedureCode", "DiagnosisCode", "Modifier", "PlaceOfService")
+MAX_WORDS = 8
+
+
+_LOADED: dict = {}  # queries folder -> Catalogue, for callers outside a Flask app
+
+
+def _catalogue(store, catalogue: Catalogue | None) -> Catalogue:
+    if catalogue is not None:
+        return catalogue
+    try:
+        from flask import current_app
+
+        return current_app.extensions["coderef.questions"]
+    except (RuntimeError, KeyError):  # outside a request: read the store's queries folder
+        folder = str(cfg.folder(getattr(store, "settings", None) or cfg.resolve(), "QUERIES_DIR"))
+        if folder not in _LOADED:
+            _LOADED[folder] = load_catalogue(folder)
+        return _LOADED[folder]
+
+
+def _slug(iri):
+    return iri.rstrip("/").rsplit("/", 1)[-1] if iri else None
+
+
+def _concept(iri, label=None):
+    return {"iri": iri, "label": label or _slug(iri)} if iri else None
+
+
+def _source(r, prefix="source"):
+    iri = r.get(prefix)
+    if not iri:
+        return None
+    return {"iri": iri, "title": r.get(prefix + "Title"), "url": r.get(prefix + "Url")}
+
+
+def _add(items: list, item):
+    if item is not None and item not in items:
+        items.append(item)
+
+
+def _group(records, key, build, collect=None):
+    """One entry per distinct `key(record)`, in first-seen order: `build(first record)`,
+    then `collect(entry, record)` for every record (sources by default)."""
+    entries, order = {}, []
+    for r in records:
+        k = key(r)
+        if k not in entries:
+            entries[k] = build(r)
+            entries[k].setdefault("sources", [])
+            order.append(k)
+        entry = entries[k]
+        _add(entry["sources"], _source(r))
+        if collect:
+            collect(entry, r)
+    return [entries[k] for k in order]
+
+
+# ------------------------------------------------------------------ describe
+
+def describe_code(store, notation: str, catalogue: Catalogue | None = None) -> dict:
+    """Everything the reference says about one code; BadRequest/NotFound as for `code` params."""
+    catalogue = _catalogue(store, catalogue)
+    code = resolve_code(store, notation, "code")
+
+    def ask(qid):
+        if qid not in catalogue:
+            return []
+        question = catalogue.get(qid)
+        name = question.params[0].name if question.params else None
+        return catalogue.answer(store, qid, {name: code} if name else {}).records()
+
+    summary = ask("code_summary")
+    first = summary[0] if summary else {}
+    extra = _code_extras(store, code)
+    out = {
+        "notation": first.get("notation"),
+        "iri": code.value,
+        "scheme": code.value.removeprefix(ID).split("/", 1)[0],
+        "label": first.get("label"),
+        "altLabels": extra["altLabels"],
+        "description": first.get("description"),
+        "shortDescriptor": first.get("shortDescriptor"),
+        "clinicalPurpose": extra["clinicalPurpose"],
+        "significance": extra["significance"],
+        "serviceType": first.get("serviceType"),
+        "codeSystem": _concept(first.get("codeSystem"), first.get("codeSystemLabel")),
+        "status": _concept(first.get("status"), first.get("statusLabel")),
+        "effectiveDate": first.get("effectiveDate"),
+        "sunsetDate": first.get("sunsetDate"),
+        "deletedDate": first.get("deletedDate"),
+        "replacedBy": {"iri": first["replacedBy"], "notation": first.get("replacedByNotation")} if first.get("replacedBy") else None,
+        "approach": _concept(first.get("approach"), first.get("approachLabel")),
+        "anatomicalTarget": _concept(first.get("anatomicalTarget"), first.get("anatomicalTargetLabel")),
+        "cellSources": extra["cellSources"],
+        "confidence": _slug(first.get("confidence")),
+        "sources": [],
+    }
+    for r in summary:
+        _add(out["sources"], _source(r))
+
+    out["bundledServices"] = _bundled(ask("bundled_services"))
+    out["includedIn"] = _group(
+        ask("codes_bundling"), lambda r: (r["including"], r["component"]),
+        lambda r: {"code": {"iri": r["including"], "notation": r["includingNotation"], "label": r.get("includingLabel")},
+                   "component": {"iri": r["component"], "label": r.get("componentLabel")},
+                   "comment": r.get("comment"), "confidence": _slug(r.get("confidence"))})
+    out["modifiers"] = _group(
+        ask("modifiers"), lambda r: (r["modifier"], r.get("usage")),
+        lambda r: {"modifier": {"iri": r["modifier"], "notation": r["modifierNotation"], "label": r.get("modifierLabel")},
+                   "basis": r.get("basis"), "statement": r.get("usage"), "whenToUse": r.get("whenToUse"),
+                   "documentationRequired": r.get("documentationRequired"),
+                   "payer": {"iri": r["payer"], "name": r.get("payerName")} if r.get("payer") else None,
+                   "confidence": _slug(r.get("confidence"))})
+    out["indications"] = _group(
+        ask("indications"), lambda r: r["indication"],
+        lambda r: {"iri": r["indication"],
+                   "diagnosis": {"iri": r["diagnosis"], "notation": r["diagnosisNotation"], "label": r.get("diagnosisLabel"),
+                                 "billable": _bool(r.get("billable"))},
+                   "role": _concept(r.get("role"), r.get("roleLabel")),
+                   "clinicalContext": _concept(r.get("clinicalContext"), r.get("clinicalContextLabel")),
+                   "criteria": r.get("criteria"), "comment": r.get("comment"), "confidence": _slug(r.get("confidence"))})
+    out["sitesOfService"] = _group(
+        ask("sites_of_service"), lambda r: r["site"],
+        lambda r: {"iri": r["site"],
+                   "placeOfService": {"iri": r["placeOfService"], "notation": r.get("placeOfServiceNotation"),
+                                      "label": r.get("placeOfServiceLabel")} if r.get("placeOfService") else None,
+                   "setting": _concept(r.get("setting"), r.get("settingLabel")),
+                   "role": _concept(r.get("role"), r.get("roleLabel")),
+                   "payer": {"iri": r["payer"], "name": r.get("payerName")} if r.get("payer") else None,
+                   "comment": r.get("comment"), "confidence": _slug(r.get("confidence"))})
+    out["relatedCodes"] = _group(
+        ask("related_codes"), lambda r: r["relation"],
+        lambda r: {"iri": r["relation"], "relationType": _concept(r.get("relationType"), r.get("relationTypeLabel")),
+                   "code": {"iri": r["relatedCode"], "notation": r["relatedNotation"], "label": r.get("relatedLabel"),
+                            "approach": r.get("relatedApproachLabel")},
+                   "comment": r.get("comment"), "confidence": _slug(r.get("confidence"))})
+    out["payerPositions"] = _group(
+        ask("payer_coverage"), lambda r: r["position"],
+        lambda r: {"iri": r["position"],
+                   "payer": {"iri": r.get("payer"), "name": r.get("payerName"), "slug": r.get("payerSlug")},
+                   "status": _concept(r.get("status"), r.get("statusLabel")),
+                   "clinicalContext": _concept(r.get("clinicalContext"), r.get("clinicalContextLabel")),
+                   "criteria": r.get("criteria"), "priorAuthorization": _bool(r.get("priorAuthorization")),
+                   "policy": {"iri": r["policy"], "identifier": r.get("policyIdentifier"), "title": r.get("policyTitle"),
+                              "lineOfBusiness": r.get("lineOfBusiness"), "lastReviewed": r.get("lastReviewed"),
+                              "nextReview": r.get("nextReview")} if r.get("policy") else None,
+                   "effectiveDate": r.get("effectiveDate"), "endDate": r.get("endDate"),
+                   "confidence": _slug(r.get("confidence"))})
+    out["billingGuidance"] = _guidance(ask("billing_guidance"))
+    out["benchmarks"] = _group(
+        ask("benchmarks"), lambda r: r["benchmark"],
+        lambda r: {"iri": r["benchmark"], "paymentSystem": r.get("paymentSystem"), "setting": r.get("setting"),
+                   "year": r.get("year"), "pricingStatus": _concept(r.get("pricingStatus"), r.get("pricingStatusLabel")),
+                   "amount": r.get("amount"), "currency": r.get("currency"), "comment": r.get("comment"),
+                   "confidence": _slug(r.get("confidence"))})
+    out["scenarios"] = _scenarios(ask("clinical_scenario"))
+    out["scenario"] = out["scenarios"][0] if out["scenarios"] else None
+    out["dataGaps"] = _group(
+        ask("data_gaps"), lambda r: r["gap"],
+        lambda r: {"iri": r["gap"], "about": [], "missingProperties": [],
+                   "gapKind": _concept(r.get("gapKind"), r.get("gapKindLabel")),
+                   "comment": r.get("comment"), "confidence": _slug(r.get("confidence"))},
+        lambda e, r: (_add(e["about"], r.get("about")), _add(e["missingProperties"], r.get("missingProperty"))))
+    out["allSources"] = _all_sources(ask("sources"))
+    return out
+
+
+def _bool(value):
+    return None if value is None else value in ("true", "1")
+
+
+def _bundled(records):
+    def collect(e, r):
+        _add(e["componentTypes"], _concept(r.get("componentType"), r.get("componentTypeLabel")))
+        if r.get("reportedAloneBy"):
+            _add(e["reportedAloneBy"], {"iri": r["reportedAloneBy"], "notation": r.get("reportedAloneByNotation"),
+                                        "label": r.get("reportedAloneByLabel")})
+        if r.get("separatingModifier"):
+            _add(e["separatingModifiers"], {"iri": r["separatingModifier"], "notation": r.get("separatingModifierNotation")})
+
+    return _group(records, lambda r: r["component"],
+                  lambda r: {"iri": r["component"], "label": r.get("componentLabel"), "componentTypes": [],
+                             "reportedAloneBy": [], "separatingModifiers": [], "comment": r.get("comment"),
+                             "confidence": _slug(r.get("confidence"))},
+                  collect)
+
+
+def _guidance(records):
+    def collect(e, r):
+        _add(e["requiresModifiers"], r.get("requiresModifierNotation"))
+        _add(e["requiresDiagnoses"], r.get("requiresDiagnosisNotation"))
+        if r.get("useInstead"):
+            _add(e["useInstead"], {"iri": r["useInstead"], "notation": r.get("useInsteadNotation")})
+
+    return _group(records, lambda r: r["guidance"],
+                  lambda r: {"iri": r["guidance"], "guidanceType": _concept(r.get("guidanceType"), r.get("guidanceTypeLabel")),
+                             "text": r.get("text"),
+                             "payer": {"iri": r["payer"], "name": r.get("payerName")} if r.get("payer") else None,
+                             "requiresModifiers": [], "requiresDiagnoses": [],
+                             "requiresTrialNumber": _bool(r.get("requiresTrialNumber")),
+                             "requiresConditionCode": r.get("requiresConditionCode"), "useInstead": [],
+                             "effectiveDate": r.get("effectiveDate"), "confidence": _slug(r.get("confidence"))},
+                  collect)
+
+
+SCENARIO_LISTS = {"anesthesia": "anesthesia", "imaging": "imaging", "access": "access", "monitoring": "monitoring",
+                  "complication": "complications", "recovery setting": "recoverySettings", "variant": "variants"}
+
+
+def _scenarios(records):
+    def collect(e, r):
+        element, item = r.get("element"), r.get("item")
+        if element == "step":
+            step = {"iri": item, "order": int(r["order"]) if r.get("order") else None, "label": r.get("itemLabel"),
+                    "description": r.get("itemDescription"), "performedBy": r.get("performedBy")}
+            _add(e["steps"], step)
+        elif element in SCENARIO_LISTS:
+            _add(e[SCENARIO_LISTS[element]], {"iri": item, "label": r.get("itemLabel") or _slug(item),
+                                              "description": r.get("itemDescription")})
+
+    scenarios = _group(records, lambda r: r["scenario"],
+                       lambda r: {"iri": r["scenario"], "label": r.get("scenarioLabel"),
+                                  "patientProfile": r.get("patientProfile"), "steps": [],
+                                  **{v: [] for v in SCENARIO_LISTS.values()},
+                                  "confidence": _slug(r.get("confidence"))},
+                       collect)
+    for s in scenarios:
+        s["steps"].sort(key=lambda step: (step["order"] is None, step["order"] or 0))
+    return scenarios
+
+
+def _all_sources(records):
+    def collect(e, r):
+        e["statements"] += 1
+
+    sources = _group(records, lambda r: r["source"],
+                     lambda r: {"iri": r["source"], "title": r.get("sourceTitle"), "url": r.get("sourceUrl"),
+                                "publisher": r.get("publisher"), "date": r.get("sourceDate"),
+                                "kind": _slug(r.get("sourceKind")), "statements": 0},
+                     collect)
+    for s in sources:
+        s.pop("sources", None)
+    return sources
+
+
+_EXTRAS = f"""
+PREFIX skos: <{SKOS}>
+PREFIX cr: <{CR}>
+SELECT ?p ?o ?label WHERE {{
+  ?code ?p ?o .
+  VALUES ?p {{ skos:altLabel cr:clinicalPurpose cr:significance cr:cellSource }}
+  OPTIONAL {{ ?o skos:prefLabel ?label }}
+}}
+"""
+
+
+def _code_extras(store, code: IRI) -> dict:
+    """Multi-valued facts of the code itself that the summary question keeps out of its rows."""
+    out = {"altLabels": [], "clinicalPurpose": None, "significance": None, "cellSources": []}
+    for row in store.select(_EXTRAS, bindings={"code": code}).rows:
+        p, o = row["p"]["value"], row["o"]["value"]
+        if p == SKOS + "altLabel":
+            _add(out["altLabels"], o)
+        elif p == CR + "clinicalPurpose":
+            out["clinicalPurpose"] = o
+        elif p == CR + "significance":
+            out["significance"] = o
+        else:
+            _add(out["cellSources"], _concept(o, row.get("label", {}).get("value")))
+    out["altLabels"].sort()
+    return out
+
+
+# ------------------------------------------------------------------ search
+
+_CLASSES = " ".join("cr:" + c for c in CODE_CLASSES)
+_PREFIXES = f"PREFIX skos: <{SKOS}>\nPREFIX cr: <{CR}>\nPREFIX dct: <{DCT}>\n"
+_TEXT_PROPERTIES = "skos:prefLabel skos:altLabel cr:shortDescriptor cr:plainDescription"
+FIELD_RANK = {SKOS + "prefLabel": (2, "label"), SKOS + "altLabel": (3, "altLabel"),
+              CR + "shortDescriptor": (4, "shortDescriptor"), CR + "plainDescription": (5, "description")}
+
+_BY_NOTATION = _PREFIXES + f"""
+SELECT ?code ?notation ?label ?class ?scheme WHERE {{
+  ?code skos:notation ?notation ; a ?class .
+  VALUES ?class {{ {_CLASSES} }}
+  FILTER(STRSTARTS(UCASE(STR(?notation)), ?prefix))
+  OPTIONAL {{ ?code skos:prefLabel ?label }}
+  OPTIONAL {{ ?code cr:codeSystem ?system . ?system skos:prefLabel ?scheme }}
+}}
+"""
+
+_BY_INDICATION_NOTATION = _PREFIXES + f"""
+SELECT ?code ?notation ?label ?class ?scheme ?via WHERE {{
+  ?dx skos:notation ?via .
+  FILTER(STRSTARTS(UCASE(STR(?via)), ?prefix))
+  ?indication cr:diagnosis ?dx .
+  ?code cr:indication ?indication ; skos:notation ?notation ; a ?class .
+  VALUES ?class {{ {_CLASSES} }}
+  OPTIONAL {{ ?code skos:prefLabel ?label }}
+  OPTIONAL {{ ?code cr:codeSystem ?system . ?system skos:prefLabel ?scheme }}
+}}
+"""
+
+
+def _words_query(n: int, via_indication: bool) -> str:
+    """A query for codes whose texts hold all of ?w0..?w{n-1}; its shape depends only on n,
+    the words themselves are bound by value."""
+    others = "\n".join(
+        f"  FILTER EXISTS {{ ?{'dx' if via_indication else 'code'} ?f{i} ?t{i} . VALUES ?f{i} {{ {_TEXT_PROPERTIES} }}"
+        f" FILTER(CONTAINS(LCASE(STR(?t{i})), ?w{i})) }}"
+        for i in range(1, n))
+    if via_indication:
+        head = f"""
+SELECT ?code ?notation ?label ?class ?scheme ?via WHERE {{
+  ?dx ?field ?text .
+  VALUES ?field {{ skos:prefLabel skos:altLabel }}
+  FILTER(CONTAINS(LCASE(STR(?text)), ?w0))
+{others}
+  ?indication cr:diagnosis ?dx .
+  ?dx skos:notation ?via .
+  ?code cr:indication ?indication ; skos:notation ?notation ; a ?class ."""
+    else:
+        head = f"""
+SELECT ?code ?notation ?label ?class ?scheme ?field WHERE {{
+  ?code ?field ?text .
+  VALUES ?field {{ {_TEXT_PROPERTIES} }}
+  FILTER(CONTAINS(LCASE(STR(?text)), ?w0))
+{others}
+  ?code skos:notation ?notation ; a ?class ."""
+    return _PREFIXES + head + f"""
+  VALUES ?class {{ {_CLASSES} }}
+  OPTIONAL {{ ?code skos:prefLabel ?label }}
+  OPTIONAL {{ ?code cr:codeSystem ?system . ?system skos:prefLabel ?scheme }}
+}}
+"""
+
+
+NOTATION_LIKE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.]{0,7}$")
+
+
+def search_codes(store, q: str, limit: int = 20) -> list[dict]:
+    """Codes by notation prefix or by words in labels, alternative labels and descriptions
+    (case-insensitive, every word must appear), and procedure codes through the diagnoses
+    of their indications. Rows {notation, iri, label, scheme, match}, best first."""
+    text = (q or "").strip()
+    if not text:
+        raise BadRequest("parameter 'q' is required: a code (0584T) or words (portal vein)")
+    if len(text) > 200:
+        raise BadRequest("parameter 'q' is longer than 200 characters")
+    found: dict[str, tuple] = {}
+
+    def offer(row, rank, match):
+        iri = row["code"]["value"]
+        procedure = row["class"]["value"] == CR + "ProcedureCode"
+        key = (rank if rank < 2 else 2, 0 if procedure else 1, rank, row["notation"]["value"])
+        if iri not in found or key < found[iri][0]:
+            found[iri] = (key, {"notation": row["notation"]["value"], "iri": iri,
+                                "label": row.get("label", {}).get("value"),
+                                "scheme": row.get("scheme", {}).get("value"), "match": match})
+
+    if NOTATION_LIKE.match(text):
+        prefix = Literal(text.upper())
+        for row in store.select(_BY_NOTATION, bindings={"prefix": prefix}).rows:
+            exact = row["notation"]["value"].upper() == text.upper()
+            offer(row, 0 if exact else 1, "notation")
+        for row in store.select(_BY_INDICATION_NOTATION, bindings={"prefix": prefix}).rows:
+            offer(row, 6, f"indication {row['via']['value']}")
+
+    words = sorted({w for w in re.findall(r"[^\W_]+(?:[-'][^\W_]+)*", text.lower()) if len(w) > 1}, key=len, reverse=True)
+    words = words[:MAX_WORDS]
+    if words:
+        bindings = {f"w{i}": Literal(w) for i, w in enumerate(words)}
+        for row in store.select(_words_query(len(words), False), bindings=bindings).rows:
+            rank, name = FIELD_RANK.get(row["field"]["value"], (5, "description"))
+            offer(row, rank, name)
+        for row in store.select(_words_query(len(words), True), bindings=bindings).rows:
+            offer(row, 6, f"indication {row['via']['value']}")
+
+    ranked = sorted(found.values(), key=lambda item: item[0])
+    return [entry for _, entry in ranked[: max(1, int(limit))]]
