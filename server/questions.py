@@ -39,7 +39,7 @@ QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 # Notation patterns of each code system (id/<scheme>/<notation>); a `code` that matches
 # none of them is malformed (400), one that matches but is not in the graph unknown (404).
 CODE_PATTERNS = {
-    "cpt": re.compile(r"^[0-9]{4}[0-9FTU]$"),
+    "cpt": re.compile(r"^[0-9]{4}[0-9A-Z]$"),  # Category I digits; II F, III T, PLA U, M, A
     "hcpcs": re.compile(r"^[A-Z][0-9]{4}$"),
     "icd10cm": re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"),
     "modifier": re.compile(r"^[0-9A-Z]{2}$"),
@@ -82,6 +82,7 @@ class Question:
     tags: tuple
     query: str
     path: Path
+    columns: tuple = ()  # the projected variables, known before any answer
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -206,17 +207,21 @@ def read_question(path) -> Question:
     names = [p.name for p in params]
     if len(set(names)) != len(names):
         raise HeaderError(path, "a parameter is declared twice")
-    _check_query(path, query, params)
+    columns = _check_query(path, query, params)
     return Question(qid, summary.strip(), str(header.get("description") or "").strip(), params,
-                    tuple(tags), query, path)
+                    tuple(tags), query, path, columns)
 
 
 def _check_query(path, query: str, params):
-    """Parse the query with both engines and check the parameters are outer variables."""
+    """Parse the query with both engines and check the parameters are outer variables;
+    the names of the columns it projects."""
     try:
-        ox.Store().query(query)  # an empty store: parses, and nothing can run long
+        solutions = ox.Store().query(query)  # an empty store: parses, and nothing can run long
     except SyntaxError as err:
         raise HeaderError(path, f"the query does not parse: {err}") from None
+    if not isinstance(solutions, ox.QuerySolutions):
+        raise HeaderError(path, "a question is a SELECT query")
+    columns = tuple(v.value for v in solutions.variables)
     from rdflib.plugins.sparql.parser import parseQuery  # portable SPARQL 1.1 for remote stores
     from pyparsing import ParseException
 
@@ -236,6 +241,7 @@ def _check_query(path, query: str, params):
             raise HeaderError(path, f"parameter {name!r} appears inside a subquery; use it only in the outer WHERE group")
         if name not in outer:
             raise HeaderError(path, f"parameter {name!r} appears nowhere in the outer WHERE group")
+    return columns
 
 
 def _variables(node, subqueries: bool) -> set:
