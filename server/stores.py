@@ -78,6 +78,14 @@ class EmbeddedStore:
             return self.store.query(query, substitutions=substitutions or None)
         except SyntaxError as err:
             raise BadRequest(f"malformed SPARQL: {err}") from None
+        except RuntimeError as err:
+            # Oxigraph substitutes only projected variables; bind the others the way the
+            # remote store does, as a VALUES block (terms serialized by pyoxigraph).
+            if "SELECT projection" not in str(err):
+                raise
+        from .remote import inject_values  # noqa: PLC0415 (remote imports this module)
+
+        return self.store.query(inject_values(query, bindings))
 
     def select(self, query: str, bindings=None, cap: int | None = None) -> Result:
         cap = self.settings["RESULT_CAP"] if cap is None else cap

@@ -1,0 +1,424 @@
+"""SHACL validation: the reference (ontology/ + data/) against shapes/, with pySHACL.
+
+The stable entry point, kept for the SPARQL fast path that may replace the engine later:
+
+    validate(data_paths=None, shape_paths=None, settings=None, strict=False) -> Report
+
+- `data_paths`: files or folders of Turtle (default: config.data_files, i.e. ontology/ and
+  data/). The ontology files are always added: SHACL's class targets and sh:class follow
+  rdfs:subClassOf triples *in the data graph*, so a cr:ProcedureCode is only a cr:Code if
+  the ontology is in it. We merge it into the data graph rather than pass it as pySHACL's
+  ont_graph (which is merged into a copy of the data graph anyway), and run no RDFS
+  inference: rdfs:range entailment would type a mistyped diagnosis IRI as a
+  cr:DiagnosisCode and hide exactly the errors the shapes look for.
+- `shape_paths`: files or folders of shapes (default: config.shape_files).
+- `strict`: warnings also break conformance.
+
+Every file is first read by graph.parse_file (Oxigraph), whose errors name file and line
+(DataError, exit 2), then parsed again by rdflib for pySHACL: data and shapes must come
+from one parser, since Oxigraph types plain literals xsd:string and rdflib does not.
+
+`report_for(settings)` memoises the report of the shipped data by the files' mtimes, for
+the web view. `Report.as_dict()` / `to_json()` give {"conforms", "results": [{severity,
+focus, path, message, shape, shape_label, value, code, codes}], ...}; `code` is the
+notation of the code a result is about (the focus itself, or the code that points at
+the statement node), so that results can be grouped by code.
+"""
+
+import json
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import rdflib
+from rdflib.namespace import RDF, RDFS, SH, SKOS
+
+from . import config as cfg
+from .errors import ConfigError, DataError
+from .graph import parse_file
+from .namespaces import CR, ID
+
+__all__ = ["validate", "Report", "report_for", "register_cli", "SEVERITIES"]
+
+CRN = rdflib.Namespace(CR)
+SEVERITIES = ("Violation", "Warning", "Info")
+_RDFLIB_FORMATS = {".ttl": "turtle", ".nt": "nt", ".trig": "trig", ".rdf": "xml", ".jsonld": "json-ld"}
+# Properties from a code to its statement groups: a result about a statement is filed
+# under the code that points at it.
+_STATEMENT_LINKS = (
+    CRN.bundledService, CRN.modifierUsage, CRN.indication, CRN.siteOfService,
+    CRN.relation, CRN.scenario, CRN.benchmark,
+)
+
+
+# ------------------------------------------------------------------ parse SHACL-SPARQL once
+
+def _parse_sparql_once():
+    """pySHACL re-parses a SHACL-SPARQL query's text for every focus node: about 97% of its
+    time on our rules (measurements.md). The text is the same for every focus node, only
+    the initial bindings differ, so we hand rdflib a query prepared once per text."""
+    try:
+        from pyshacl.constraints.sparql.sparql_based_constraints import SPARQLBasedConstraint
+        from rdflib.plugins.sparql import prepareQuery
+    except ImportError:  # another pySHACL layout: stay correct, only slower
+        return
+    original = getattr(SPARQLBasedConstraint, "_validate_sparql_query", None)
+    if original is None or getattr(original, "coderef_prepared", False):
+        return
+    prepared = {}
+
+    def _validate_sparql_query(self, query, init_binds, target_graph):
+        if isinstance(query, str):
+            if query not in prepared:
+                if len(prepared) > 1024:
+                    prepared.clear()
+                prepared[query] = prepareQuery(query)
+            query = prepared[query]
+        return original(self, query, init_binds, target_graph)
+
+    _validate_sparql_query.coderef_prepared = True
+    SPARQLBasedConstraint._validate_sparql_query = _validate_sparql_query
+
+
+_parse_sparql_once()
+
+
+# ------------------------------------------------------------------ files
+
+def expand(paths) -> list[Path]:
+    """Files as given; folders as their Turtle files (recursively, without examples/)."""
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*.ttl") if "examples" not in p.relative_to(path).parts)
+        else:
+            files.append(path)  # parse_file reports a missing one with its name
+    unique, seen = [], set()
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
+
+
+def load_graph(paths, progress=None) -> rdflib.Graph:
+    """One rdflib graph of all files; DataError with file and line on the first bad one."""
+    graph = rdflib.Graph()
+    paths = list(paths)
+    for n, path in enumerate(paths, 1):
+        parse_file(path)  # Oxigraph's check: the error names the line
+        try:
+            graph.parse(str(path), format=_RDFLIB_FORMATS.get(path.suffix.lower(), "turtle"))
+        except Exception as err:  # rdflib's parsers raise many types; all mean "unreadable"
+            raise DataError(path, getattr(err, "lineno", None), f"rdflib could not read it: {err}") from None
+        if progress:
+            progress(n, len(paths), path)
+    return graph
+
+
+# ------------------------------------------------------------------ report
+
+@dataclass
+class Report:
+    """The outcome of one validation: results as dicts, and pySHACL's results graph."""
+
+    results: list[dict]
+    strict: bool = False
+    files: list[str] = field(default_factory=list)
+    triples: int = 0
+    shapes: int = 0
+    results_graph: rdflib.Graph | None = None
+
+    @property
+    def counts(self) -> dict:
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for r in self.results:
+            counts[r["severity"]] = counts.get(r["severity"], 0) + 1
+        return counts
+
+    @property
+    def conforms(self) -> bool:
+        """No violation; with strict, no warning either. Info never fails."""
+        failing = ("Violation", "Warning") if self.strict else ("Violation",)
+        return not any(r["severity"] in failing for r in self.results)
+
+    def by_code(self) -> dict:
+        """Results grouped by code (or by the node's short name when no code applies),
+        codes first in notation order, each group by severity."""
+        groups = {}
+        for r in self.results:
+            groups.setdefault(r["code"] or r["node"], []).append(r)
+        rank = {s: i for i, s in enumerate(SEVERITIES)}
+
+        def group_order(key):
+            return (groups[key][0]["code"] is None, key)
+
+        return {
+            key: sorted(groups[key], key=lambda r: (rank.get(r["severity"], 9), r["message"]))
+            for key in sorted(groups, key=group_order)
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            "conforms": self.conforms,
+            "strict": self.strict,
+            "counts": self.counts,
+            "triples": self.triples,
+            "shapes": self.shapes,
+            "files": self.files,
+            "results": [{k: v for k, v in r.items() if k != "node"} for r in self.results],
+        }
+
+    def to_json(self, indent=None) -> str:
+        return json.dumps(self.as_dict(), indent=indent, ensure_ascii=False)
+
+    def to_turtle(self) -> str:
+        graph = self.results_graph if self.results_graph is not None else rdflib.Graph()
+        graph.bind("sh", SH)
+        graph.bind("cr", CRN)
+        graph.bind("crsh", "https://w3id.org/coderef/shapes#")
+        return graph.serialize(format="turtle")
+
+    def summary(self) -> str:
+        c = self.counts
+        parts = [_plural(c["Violation"], "violation"), _plural(c["Warning"], "warning")]
+        if c["Info"]:
+            parts.append(_plural(c["Info"], "note"))
+        verdict = "conforms" if self.conforms else "does not conform"
+        if self.strict:
+            verdict += " (strict: warnings count)"
+        groups = len(self.by_code())
+        return (f"{', '.join(parts)} in {_plural(groups, 'item')}; "
+                f"{_plural(len(self.files), 'file')}, {self.triples:,} triples, {_plural(self.shapes, 'rule')}: {verdict}")
+
+    def to_text(self) -> str:
+        """A checklist a coder can work through, one block per code."""
+        lines = []
+        for key, results in self.by_code().items():
+            lines.append(key)
+            for r in results:
+                lines.append(f"  [ ] {r['severity']}: {r['message']} (rule: {r['shape_label']}, {_local(r['shape'])})")
+            lines.append("")
+        lines.append(self.summary())
+        return "\n".join(lines) + "\n"
+
+
+def _plural(n, word):
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _local(iri):
+    return str(iri).rsplit("#", 1)[-1].rsplit("/", 1)[-1] if iri else ""
+
+
+def short_name(node) -> str:
+    """id/... IRIs without the base ("statement/0584T-bundle-imaging"), vocabulary terms
+    as cr:Term; anything else as is."""
+    text = str(node)
+    if text.startswith(ID):
+        return text[len(ID):]
+    if text.startswith(CR):
+        return "cr:" + text[len(CR):]
+    return text
+
+
+class _Codes:
+    """Which code(s) a node is about, read from the data graph."""
+
+    def __init__(self, graph: rdflib.Graph):
+        self.graph = graph
+        self.code_classes = set(graph.transitive_subjects(RDFS.subClassOf, CRN.Code))
+
+    def notation(self, node):
+        if not isinstance(node, rdflib.URIRef):
+            return None
+        if not any(t in self.code_classes for t in self.graph.objects(node, RDF.type)):
+            return None
+        value = self.graph.value(node, SKOS.notation)
+        return str(value) if value is not None else None
+
+    def of(self, node, depth=0) -> list[str]:
+        own = self.notation(node)
+        if own:
+            return [own]
+        g, found = self.graph, set()
+        owners = [s for p in _STATEMENT_LINKS for s in g.subjects(p, node)]
+        owners += list(g.objects(node, CRN.appliesTo))
+        owners += [c for pos in g.objects(node, CRN.position) for c in g.objects(pos, CRN.appliesTo)]
+        owners += [c for sc in g.subjects(CRN.step, node) for c in g.subjects(CRN.scenario, sc)]
+        for owner in owners:
+            n = self.notation(owner)
+            if n:
+                found.add(n)
+        if not found and depth == 0:
+            for about in g.objects(node, CRN.about):
+                found.update(self.of(about, depth=1))
+        return sorted(found)
+
+
+def _path_text(shapes: rdflib.Graph, data: rdflib.Graph, path, focus, value):
+    """The property a result is about: for an alternative path, the member that holds
+    the value."""
+    if path is None:
+        return None
+    if isinstance(path, rdflib.URIRef):
+        return str(path)
+    alternatives = shapes.value(path, SH.alternativePath)
+    if alternatives is not None:
+        members = list(rdflib.collection.Collection(shapes, alternatives))
+        for p in members:
+            if value is not None and (focus, p, value) in data:
+                return str(p)
+        return "|".join(short_name(p) for p in members)
+    inverse = shapes.value(path, SH.inversePath)
+    if inverse is not None:
+        return "^" + str(inverse)
+    return None
+
+
+def _results(results_graph, shapes: rdflib.Graph, data: rdflib.Graph) -> list[dict]:
+    codes = _Codes(data)
+    out = []
+    for r in results_graph.subjects(RDF.type, SH.ValidationResult):
+        focus = results_graph.value(r, SH.focusNode)
+        value = results_graph.value(r, SH.value)
+        shape = results_graph.value(r, SH.sourceShape)
+        severity = results_graph.value(r, SH.resultSeverity)
+        path = _path_text(shapes, data, results_graph.value(r, SH.resultPath), focus, value)
+        found = codes.of(focus)
+        this = found[0] if codes.notation(focus) else short_name(focus)
+        messages = sorted(str(m) for m in results_graph.objects(r, SH.resultMessage))
+        message = " ".join(messages) or f"{this}: breaks {_local(shape)}"
+        # SHACL Core does not substitute message templates; the shapes rely on these two.
+        message = message.replace("{$this}", this).replace("{?this}", this)
+        if value is not None:
+            message = message.replace("{$value}", str(value) if isinstance(value, rdflib.Literal) else short_name(value))
+        out.append({
+            "severity": _local(severity) if severity else "Violation",
+            "focus": str(focus),
+            "path": path,
+            "message": message,
+            "shape": str(shape) if isinstance(shape, rdflib.URIRef) else None,
+            "shape_label": str(shapes.value(shape, RDFS.label) or _local(shape)),
+            "value": None if value is None else str(value),
+            "code": found[0] if found else None,
+            "codes": found,
+            "node": short_name(focus),
+        })
+    out.sort(key=lambda d: (d["code"] or "~" + d["node"], SEVERITIES.index(d["severity"]) if d["severity"] in SEVERITIES else 9, d["message"]))
+    return out
+
+
+def _rule_count(shapes: rdflib.Graph) -> int:
+    targets = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+    return len({s for t in targets for s in shapes.subjects(t, None)})
+
+
+# ------------------------------------------------------------------ validate
+
+def validate(data_paths=None, shape_paths=None, settings=None, strict=False, progress=None) -> Report:
+    """Validate data against shapes; see the module docstring. `progress(n, total, item)`
+    is called per file read."""
+    import pyshacl
+
+    settings = cfg.resolve(settings)
+    ontology = sorted(cfg.folder(settings, "ONTOLOGY_DIR").glob("*.ttl"))
+    data_files = cfg.data_files(settings) if data_paths is None else expand([*ontology, *data_paths])
+    shape_files = cfg.shape_files(settings) if shape_paths is None else expand(shape_paths)
+    if not shape_files:
+        raise ConfigError(f"no shapes to validate against (looked in {cfg.folder(settings, 'SHAPES_DIR')})")
+
+    files = [*data_files, *shape_files]
+    step = (lambda n, total, item: progress(n, len(files), item)) if progress else None
+    data = load_graph(data_files, step)
+    shapes = load_graph(shape_files, (lambda n, t, item: progress(len(data_files) + n, len(files), item)) if progress else None)
+
+    try:
+        _, results_graph, _ = pyshacl.validate(
+            data, shacl_graph=shapes, inference="none", advanced=False, inplace=True,
+            allow_warnings=True, abort_on_first=False, meta_shacl=False, debug=False,
+        )
+    except Exception as err:  # a shape pySHACL cannot load: the shapes are unreadable input
+        where = ", ".join(str(p) for p in shape_files)
+        raise ConfigError(f"{where}: the shapes could not be used: {err}") from None
+
+    return Report(
+        results=_results(results_graph, shapes, data),
+        strict=strict,
+        files=[str(p) for p in files],
+        triples=len(data),
+        shapes=_rule_count(shapes),
+        results_graph=results_graph,
+    )
+
+
+_cache_lock = threading.Lock()
+_cache: dict = {}
+
+
+def _fingerprint(paths) -> tuple:
+    out = []
+    for p in paths:
+        try:
+            st = p.stat()
+            out.append((str(p), st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append((str(p), None, None))
+    return tuple(out)
+
+
+def report_for(settings=None) -> Report:
+    """The report of the shipped data (config's data and shape files), recomputed only
+    when a file was added, removed or changed since the last call for the same root."""
+    settings = cfg.resolve(settings)
+    with _cache_lock:
+        key = (str(cfg.folder(settings, "DATA_DIR")), str(cfg.folder(settings, "SHAPES_DIR")))
+        fingerprint = _fingerprint([*cfg.data_files(settings), *cfg.shape_files(settings)])
+        cached = _cache.get(key)
+        if cached and cached[0] == fingerprint:
+            return cached[1]
+        report = validate(settings=settings)
+        _cache[key] = (fingerprint, report)
+        return report
+
+
+# ------------------------------------------------------------------ CLI
+
+def cmd_validate(args) -> int:
+    from .cli import progress_printer, settings_from
+
+    settings = settings_from(args)
+    show = progress_printer("reading")
+    tty = show is not None
+    report = validate(
+        data_paths=args.paths or None,
+        shape_paths=args.shapes or None,
+        settings=settings,
+        strict=args.strict,
+        progress=show,
+    )
+    if tty:
+        sys.stderr.write(f"validated {report.triples:,} triples against {report.shapes} rules\n")
+    if args.format == "json":
+        sys.stdout.write(report.to_json(indent=2) + "\n")
+    elif args.format == "turtle":
+        sys.stdout.write(report.to_turtle())
+    else:
+        sys.stdout.write(report.to_text())
+    return 0 if report.conforms else 1
+
+
+def register_cli(sub, common):
+    p = sub.add_parser(
+        "validate", parents=[common],
+        help="check the reference against the SHACL shapes",
+        description="Validate Turtle files (default: ontology/ and data/) against shapes/. "
+        "Exit 0 conforms, 1 violations (or warnings with --strict), 2 unreadable input.",
+    )
+    p.add_argument("paths", nargs="*", metavar="PATH", help="data files or folders (the ontology is always added)")
+    p.add_argument("--shapes", nargs="+", metavar="PATH", help="shape files or folders (default: shapes/)")
+    p.add_argument("--format", choices=("text", "json", "turtle"), default="text")
+    p.add_argument("--strict", action="store_true", help="warnings also fail (exit 1)")
+    p.set_defaults(func=cmd_validate)

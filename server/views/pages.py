@@ -1,0 +1,295 @@
+"""The pages for people: a code, a question, the coverage matrix, the validation report.
+
+Everything from the data reaches the templates as text and is escaped by Jinja; the one
+exception is the relationship diagram, SVG drawn by Graphviz from escaped labels
+(see server/diagram.py).
+"""
+
+import re
+from collections import OrderedDict
+from urllib.parse import quote
+
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+
+from ..errors import CoderefError
+from ..graph import get_store
+from ..namespaces import ID, sparql_prefixes
+
+bp = Blueprint("pages", __name__)
+
+# Schemes whose things have a code page. Modifiers and places of service share notations
+# with each other ("22" is both), so they keep their /id/ page.
+CODE_PAGE_SCHEMES = ("cpt", "hcpcs", "icd10cm")
+
+# Coverage statuses from the most to the least favourable, for the legend and ordering.
+STATUS_ORDER = ("covered", "covered-with-criteria", "clinical-trial-only", "investigational",
+                "not-covered", "no-published-policy", "position-not-retrieved")
+
+
+# ---------------------------------------------------------------- links
+
+
+def split_id(iri: str):
+    """(scheme, rest) of an IRI under the identifier base, or None."""
+    if not iri or not iri.startswith(ID):
+        return None
+    scheme, _, rest = iri[len(ID):].partition("/")
+    return scheme, rest
+
+
+@bp.app_template_global()
+def local_href(iri: str | None) -> str | None:
+    """The page of `iri` on this site, an external http(s) address as it is, or None."""
+    if not iri:
+        return None
+    parts = split_id(iri)
+    if parts:
+        scheme, rest = parts
+        if scheme in CODE_PAGE_SCHEMES and rest and "/" not in rest:
+            return url_for("pages.code", notation=rest)
+        return "/id/" + quote(iri[len(ID):], safe="/-._~")
+    if iri.startswith(("http://", "https://")):
+        return iri
+    return None
+
+
+@bp.app_template_filter()
+@bp.app_template_global()
+def short_name(iri: str) -> str:
+    """The last segment of an IRI: a readable stand-in when no label is known."""
+    return iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+def value(row: dict, key: str, default=None):
+    term = row.get(key)
+    return term["value"] if term else default
+
+
+# ---------------------------------------------------------------- coverage
+
+COVERAGE = sparql_prefixes() + """
+SELECT ?code ?notation ?payer ?payerName ?parentName ?policy ?policyId ?policyTitle
+       ?position ?status ?statusLabel ?context ?contextLabel ?criteria ?source ?sourceTitle ?sourceUrl
+WHERE {
+  ?policy a cr:CoveragePolicy ; cr:position ?position .
+  ?position cr:appliesTo ?code ; cr:coverageStatus ?status .
+  OPTIONAL { ?position cr:payer ?positionPayer }
+  OPTIONAL { ?policy cr:issuedBy ?issuer }
+  BIND(COALESCE(?positionPayer, ?issuer) AS ?payer)
+  FILTER(BOUND(?payer))
+  ?code skos:notation ?notation .
+  OPTIONAL { ?payer schema:name ?payerName }
+  OPTIONAL { ?payer schema:parentOrganization/schema:name ?parentName }
+  OPTIONAL { ?policy cr:policyIdentifier ?policyId }
+  OPTIONAL { ?policy dct:title ?policyTitle }
+  OPTIONAL { ?status skos:prefLabel ?statusLabel }
+  OPTIONAL { ?position cr:clinicalContext ?context . OPTIONAL { ?context skos:prefLabel ?contextLabel } }
+  OPTIONAL { ?position cr:clinicalCriteria ?criteria }
+  OPTIONAL { ?position dct:source ?positionSource }
+  OPTIONAL { ?policy dct:source ?policySource }
+  BIND(COALESCE(?positionSource, ?policySource) AS ?source)
+  OPTIONAL { ?source dct:title ?sourceTitle }
+  OPTIONAL { ?source schema:url ?sourceUrl }
+}
+"""
+
+
+def coverage_matrix(store):
+    """Payers (rows) x codes (columns); each cell the list of positions, each with its
+    status, clinical context, policy and sources."""
+    rows = store.select(COVERAGE).rows
+    codes, payers, cells = {}, {}, {}
+    for row in rows:
+        code, payer = value(row, "code"), value(row, "payer")
+        codes[code] = value(row, "notation")
+        payers.setdefault(payer, {"iri": payer, "name": value(row, "payerName") or short_name(payer),
+                                  "parent": value(row, "parentName")})
+        positions = cells.setdefault((payer, code), OrderedDict())
+        key = value(row, "position")
+        if key not in positions:
+            status = value(row, "status")
+            positions[key] = {
+                "status": short_name(status),
+                "status_label": value(row, "statusLabel") or short_name(status),
+                "context": value(row, "context"),
+                "context_label": value(row, "contextLabel") or (short_name(value(row, "context")) if row.get("context") else None),
+                "criteria": value(row, "criteria"),
+                "policy": value(row, "policy"),
+                "policy_id": value(row, "policyId"),
+                "policy_title": value(row, "policyTitle"),
+                "sources": OrderedDict(),
+            }
+        source = value(row, "source")
+        if source:
+            positions[key]["sources"].setdefault(source, {
+                "iri": source, "title": value(row, "sourceTitle") or short_name(source), "url": value(row, "sourceUrl")})
+
+    def rank(position):
+        status = position["status"]
+        return (STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER),
+                position["context_label"] or "")
+
+    grid = {key: sorted(positions.values(), key=rank) for key, positions in cells.items()}
+    for positions in grid.values():
+        for position in positions:
+            position["sources"] = list(position["sources"].values())
+    code_list = sorted(({"iri": iri, "notation": notation} for iri, notation in codes.items()),
+                       key=lambda c: c["notation"])
+    payer_list = sorted(payers.values(), key=lambda p: (p["parent"] or p["name"]).lower() + p["name"].lower())
+    return code_list, payer_list, grid
+
+
+def status_legend(store):
+    rows = store.select(sparql_prefixes() + """
+        SELECT ?status ?label ?definition WHERE {
+          ?status skos:inScheme <https://w3id.org/coderef/id/vocab/coverage-status> ; skos:prefLabel ?label .
+          OPTIONAL { ?status skos:definition ?definition }
+        }""").rows
+    legend = [{"status": short_name(value(r, "status")), "label": value(r, "label"),
+               "definition": value(r, "definition")} for r in rows]
+    order = {s: i for i, s in enumerate(STATUS_ORDER)}
+    return sorted(legend, key=lambda item: order.get(item["status"], len(order)))
+
+
+@bp.get("/coverage")
+def coverage():
+    store = get_store()
+    codes, payers, grid = coverage_matrix(store)
+    return render_template("pages/coverage.html", codes=codes, payers=payers, grid=grid,
+                           legend=status_legend(store))
+
+
+# ---------------------------------------------------------------- validation
+
+SEVERITY_ORDER = ("violation", "warning", "info")
+
+
+def severity_name(severity: str) -> str:
+    """"Violation" from sh:Violation (an IRI, a CURIE or a word)."""
+    return short_name(str(severity)).split(":")[-1].lower()
+
+
+def notation_of(iri: str | None) -> str | None:
+    parts = split_id(iri or "")
+    if parts and parts[0] in CODE_PAGE_SCHEMES + ("modifier", "pos") and "/" not in parts[1]:
+        return parts[1]
+    return None
+
+
+def group_results(results) -> list[dict]:
+    """The report's results grouped by the code they are about, most severe first."""
+    groups: dict = {}
+    for result in results:
+        severity = severity_name(result.get("severity", "violation"))
+        code = result.get("code")
+        code_iri = code if code and code.startswith(ID) else None
+        name = notation_of(code_iri) if code_iri else code
+        name = name or notation_of(result.get("focus"))
+        group = groups.setdefault(name, {"code": name, "iri": code_iri, "results": []})
+        group["results"].append(dict(result, severity=severity))
+    rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    for group in groups.values():
+        group["results"].sort(key=lambda r: (rank.get(r["severity"], 9), r.get("message") or ""))
+        group["worst"] = group["results"][0]["severity"]
+    return sorted(groups.values(), key=lambda g: (g["code"] is None, rank.get(g["worst"], 9), g["code"] or ""))
+
+
+@bp.get("/validate")
+def validate():
+    from ..validation import report_for  # noqa: PLC0415 (written alongside; imported when asked)
+
+    report = report_for(current_app.config)
+    results = list(report.results)
+    counts = {s: 0 for s in SEVERITY_ORDER}
+    for result in results:
+        name = severity_name(result.get("severity", "violation"))
+        counts[name] = counts.get(name, 0) + 1
+    return render_template("pages/validate.html", report=report, groups=group_results(results),
+                           counts=counts, total=len(results))
+
+
+# ---------------------------------------------------------------- code page
+
+
+def code_record(notation: str) -> dict:
+    from ..codes import describe_code  # noqa: PLC0415 (written alongside the questions)
+
+    return describe_code(get_store(), notation)
+
+
+def record_diagram(record: dict):
+    from ..diagram import code_diagram  # noqa: PLC0415
+
+    return code_diagram(record, local_href)
+
+
+@bp.get("/codes/<notation>")
+def code(notation):
+    record = code_record(notation)
+    gap_properties = {short_name(p) for gap in record.get("dataGaps", []) for p in gap.get("missingProperties", [])
+                      if any(record["iri"] == about for about in gap.get("about", [])) or not gap.get("about")}
+    return render_template("pages/code.html", record=record, diagram_svg=record_diagram(record).svg(),
+                           gap_properties=gap_properties)
+
+
+@bp.get("/codes/<notation>.svg")
+def code_svg(notation):
+    svg = record_diagram(code_record(notation)).svg()
+    return Response('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, mimetype="image/svg+xml")
+
+
+# ---------------------------------------------------------------- questions
+
+PAYERS = sparql_prefixes() + """
+SELECT ?slug ?name WHERE { ?payer a cr:Payer ; cr:payerSlug ?slug . OPTIONAL { ?payer schema:name ?name } }
+ORDER BY LCASE(COALESCE(?name, ?slug))
+"""
+
+
+def cell(term: dict | None) -> dict | None:
+    """How one answer cell reads: text, and a link where the term has a page."""
+    if term is None:
+        return None
+    text = term["value"]
+    if term["type"] == "uri":
+        href = local_href(text)
+        parts = split_id(text)
+        if parts:
+            text = parts[1] or parts[0]
+        return {"text": text, "href": href, "external": not parts and bool(href), "iri": term["value"]}
+    if term.get("datatype", "").endswith("#anyURI") and text.startswith(("http://", "https://")):
+        return {"text": text, "href": text, "external": True}
+    return {"text": text, "href": None}
+
+
+@bp.get("/questions/<question_id>")
+def question(question_id):
+    from ..questions import get_catalogue  # noqa: PLC0415
+
+    catalogue = get_catalogue()
+    q = catalogue.get(question_id)  # NotFound -> the 404 page
+    values = {p.name: request.args.get(p.name, "") for p in q.params}
+    missing = [p.name for p in q.params if p.required and not p.default and not values[p.name].strip()]
+    answer, error, status = None, None, 200
+    asked = bool(request.args) or not missing
+    if asked:
+        try:
+            answer = catalogue.run(get_store(), question_id, request.args.to_dict())
+        except CoderefError as err:
+            error, status = err.message, err.status
+    payers = []
+    if any(p.type == "payer" for p in q.params):
+        payers = [(value(r, "slug"), value(r, "name") or value(r, "slug")) for r in get_store().select(PAYERS).rows]
+    query_string = request.query_string.decode("ascii", "replace")
+    rows = [[cell(row.get(c)) for c in answer.columns] for row in answer.rows] if answer else []
+    return render_template(
+        "pages/question.html", q=q, values=values, answer=answer, rows=rows, error=error,
+        asked=asked, missing=missing, status=status, payers=payers, query_string=query_string,
+        share_url=request.url if asked and not error else None,
+    ), status
+
+
+@bp.app_template_filter()
+def column_title(name: str) -> str:
+    """"codeLabel" and "code_label" read as "code label"."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").lower()
