@@ -80,7 +80,7 @@ def _group(records, key, build, collect=None):
 def describe_code(store, notation: str, catalogue: Catalogue | None = None) -> dict:
     """Everything the reference says about one code; BadRequest/NotFound as for `code` params."""
     catalogue = _catalogue(store, catalogue)
-    code = resolve_code(store, notation, "code")
+    code = resolve_code(store, notation, "notation")
 
     def ask(qid):
         if qid not in catalogue:

@@ -23,7 +23,9 @@ def param_schema(param) -> dict:
     elif kind == "payer":
         schema = {"type": "string", "pattern": PAYER_SLUG.pattern, "examples": ["medicare", "aetna"]}
     elif kind == "date":
-        schema = {"type": "string", "format": "date", "description": "YYYY-MM-DD, or the word today"}
+        # Not `format: date`: the word "today" (a default) is no date, and a default must fit its schema.
+        schema = {"type": "string", "pattern": "^(?:today|[0-9]{4}-[0-9]{2}-[0-9]{2})$",
+                  "description": "YYYY-MM-DD, or the word today", "examples": ["2026-01-01", "today"]}
     elif kind == "integer":
         schema = {"type": "integer", "minimum": 0}
     else:
@@ -47,6 +49,10 @@ ERRORS = {
 def _json(schema_ref: str, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": schema_ref}}}}
 
+
+# What /sparql answers in (the endpoint negotiates among these and their aliases).
+SPARQL_MEDIA = ("application/sparql-results+json", "application/sparql-results+xml", "text/csv",
+                "text/tab-separated-values", "text/turtle", "application/n-triples", "application/ld+json")
 
 FORMAT_PARAM = {
     "name": "format", "in": "query", "required": False,
@@ -197,6 +203,28 @@ def build(catalogue, server_url: str = "") -> dict:
     paths["/api/validate"] = {"get": {
         "operationId": "validate", "summary": "The SHACL report of the reference", "tags": ["policy"],
         "responses": {"200": _json("#/components/schemas/ValidationReport", "Conformance and every result.")}}}
+    sparql_responses = {
+        "200": {"description": "SELECT/ASK results, or the graph of a CONSTRUCT/DESCRIBE, by the Accept header.",
+                "content": {media: {"schema": {"type": "string" if media != "application/sparql-results+json" else "object"}}
+                            for media in SPARQL_MEDIA}},
+        "400": ERRORS["400"],
+        "403": {"$ref": "#/components/responses/Forbidden"},
+        "406": ERRORS["406"],
+    }
+    sparql_query = {"name": "query", "in": "query", "required": False,
+                    "description": "A SPARQL 1.1 query (no query: the service description).", "schema": {"type": "string"}}
+    paths["/sparql"] = {
+        "get": {"operationId": "sparql_get", "summary": "SPARQL 1.1 Protocol, read-only", "tags": ["meta"],
+                "description": "Update, SERVICE, LOAD and remote FROM / FROM NAMED are refused and never run.",
+                "parameters": [sparql_query], "responses": sparql_responses},
+        "post": {"operationId": "sparql_post", "summary": "SPARQL 1.1 Protocol, read-only (query in the body)",
+                 "tags": ["meta"],
+                 "requestBody": {"required": True, "content": {
+                     "application/x-www-form-urlencoded": {"schema": {
+                         "type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}},
+                     "application/sparql-query": {"schema": {"type": "string"}}}},
+                 "responses": sparql_responses},
+    }
     paths["/api/openapi.json"] = {"get": {
         "operationId": "openapi", "summary": "This description", "tags": ["meta"],
         "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}}
@@ -223,6 +251,7 @@ def build(catalogue, server_url: str = "") -> dict:
             "schemas": SCHEMAS,
             "responses": {"BadRequest": _error("A malformed parameter, named in the message."),
                           "NotFound": _error("An unknown code, payer or question."),
-                          "NotAcceptable": _error("A format that is not offered.")},
+                          "NotAcceptable": _error("A format that is not offered."),
+                          "Forbidden": _error("An update, SERVICE, LOAD or remote FROM: the service is read-only.")},
         },
     }

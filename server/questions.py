@@ -207,9 +207,16 @@ def read_question(path) -> Question:
     names = [p.name for p in params]
     if len(set(names)) != len(names):
         raise HeaderError(path, "a parameter is declared twice")
-    columns = _check_query(path, query, params)
+    key = (query, tuple(p.name for p in params))
+    columns = _CHECKED.get(key) or _check_query(path, query, params)
+    _CHECKED[key] = columns
     return Question(qid, summary.strip(), str(header.get("description") or "").strip(), params,
                     tuple(tags), query, path, columns)
+
+
+# Query text and parameter names -> columns, for queries that passed the checks: parsing
+# with rdflib costs ~0.1 s a file, paid again by every app a process creates (tests, reloads).
+_CHECKED: dict = {}
 
 
 def _check_query(path, query: str, params):
@@ -334,14 +341,14 @@ def resolve_code(store, value: str, name: str = "code", diagnosis_only: bool = F
     if scheme:
         iri = f"{ID}{scheme}/{notation}"
         if not store.select(_LOOKUP_IRI, bindings={"code": IRI(iri)}).rows:
-            raise NotFound(f"no code {scheme}/{notation} in the reference")
+            raise NotFound(f"parameter {name!r}: no code {scheme}/{notation} in the reference")
         return IRI(iri)
     rows = store.select(_LOOKUP_CODE, bindings={"notation": Literal(notation)}).rows
     found = {r["code"]["value"]: r["class"]["value"].removeprefix(CR) for r in rows}
     if diagnosis_only:
         found = {iri: c for iri, c in found.items() if c == "DiagnosisCode"}
     if not found:
-        raise NotFound(f"no code {notation} in the reference")
+        raise NotFound(f"parameter {name!r}: no code {notation} in the reference")
     if len(found) > 1:
         # A procedure or diagnosis code wins over a modifier or POS code of the same notation.
         preferred = [iri for iri, c in found.items() if c in ("ProcedureCode", "DiagnosisCode")]
@@ -359,7 +366,7 @@ def resolve_payer(store, value: str, name: str = "payer") -> IRI:
     iri = f"{ID}payer/{slug}"
     rows = store.select(_LOOKUP_IRI, bindings={"code": IRI(iri)}).rows
     if not any(r["class"]["value"] == CR + "Payer" for r in rows):
-        raise NotFound(f"no payer {slug} in the reference (see /api/payers)")
+        raise NotFound(f"parameter {name!r}: no payer {slug} in the reference (see /api/payers)")
     return IRI(iri)
 
 
@@ -471,6 +478,18 @@ def _parse_pairs(pairs) -> dict:
     return params
 
 
+class _LazyStore:
+    """A store opened when first used."""
+
+    def __init__(self, opener):
+        self._opener, self._store = opener, None
+
+    def __getattr__(self, name):
+        if self._store is None:
+            self._store = self._opener()
+        return getattr(self._store, name)
+
+
 def cmd_query(args) -> int:
     from .cli import settings_from
     from .stores import open_store
@@ -483,8 +502,10 @@ def cmd_query(args) -> int:
             print(f"{q.id:24} {q.summary}{'  [' + params + ']' if params else ''}")
         return 0
     catalogue.get(args.question)  # an unknown question fails before the data loads
-    store = open_store(settings)
-    answer = catalogue.run(store, args.question, _parse_pairs(args.param))
+    params = _parse_pairs(args.param)
+    # Opened on the first look-up: a malformed or missing parameter fails before the data loads.
+    store = _LazyStore(lambda: open_store(settings))
+    answer = catalogue.run(store, args.question, params)
     if args.format == "json":
         sys.stdout.write(json.dumps(answer.as_json(), indent=2, ensure_ascii=False) + "\n")
     elif args.format == "csv":
