@@ -22,7 +22,7 @@ def error_response(message: str, status: int):
 
 
 # Modules of server/views/ that hold a blueprint `bp`, registered in this order.
-VIEWS = ("home", "api", "sparql", "linked_data", "pages", "policy")
+VIEWS = ("home", "api", "sparql", "linked_data", "pages", "claims", "changes", "consistency")
 
 
 def blueprints():
