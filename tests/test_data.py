@@ -79,6 +79,58 @@ def test_unknowns_are_recorded_not_guessed(store):
         cr:coverageStatus <https://w3id.org/coderef/id/vocab/coverage-status/no-published-policy> }""")
 
 
+# The fact sheet's "NOT FOUND / OPEN ITEMS", each recorded as a cr:DataGap (never a guess).
+NOT_FOUND = [
+    ("sunset-date", "AMA sunset date printed for 0584T-0586T",
+     "?g cr:about cpt:0584T , cpt:0585T , cpt:0586T ; cr:missingProperty cr:sunsetDate ; cr:gapKind gap:not-found ."),
+    ("release-date", "AMA release date of 0584T-0586T",
+     "?g cr:about cpt:0584T , cpt:0585T , cpt:0586T ; cr:missingProperty cr:releaseDate ; cr:gapKind gap:not-found ."),
+    ("replaced-0141T", "whether 0584T-0586T formally replaced 0141T-0143T",
+     "?g cr:about cpt:0141T , cpt:0142T , cpt:0143T ; cr:missingProperty cr:replacedBy , cr:deletedDate ."),
+    ("gcodes-deleted", "whether/when G0341-G0343 were deleted",
+     "?g cr:about hcpcs:G0341 , hcpcs:G0342 , hcpcs:G0343 ; cr:missingProperty cr:deletedDate ; cr:gapKind gap:not-found ."),
+    ("opps-asc", "OPPS status indicator and APC of 0584T-0586T; ASC status of 0585T",
+     "?g cr:about cpt:0585T ; cr:missingProperty cr:pricingStatus ; rdfs:comment ?c . FILTER(CONTAINS(?c, 'APC') && CONTAINS(?c, 'ASC status of 0585T'))"),
+    ("ncci-edits", "NCCI PTP edits between 0584T and 36481/75885/75887/76937/77001/77002/48160",
+     "?g cr:about cpt:0584T ; cr:gapKind gap:not-found ; rdfs:comment ?c . FILTER(CONTAINS(?c, 'NCCI') && CONTAINS(?c, '48160') && CONTAINS(?c, '77002'))"),
+    ("77002-descriptor", "77002 descriptor text",
+     "?g cr:about cpt:77002 ; cr:missingProperty skos:prefLabel ; cr:gapKind gap:unverified ."),
+    ("aetna-criteria", "Aetna CPB 0601's autologous vs allogeneic criteria",
+     "?g cr:about <https://w3id.org/coderef/id/policy/aetna/cpb-0601> ; cr:missingProperty cr:clinicalCriteria ; cr:gapKind gap:truncated-source ."),
+    ("uhc-policy", "UnitedHealthcare islet-cell policy number, title and position",
+     "?g cr:about payer:uhc ; cr:missingProperty cr:policyIdentifier ; cr:gapKind gap:not-found ."),
+    ("bcbs-positions", "formal positions of BCBS MS, Highmark, BCBS NC, BCBS MN, Florida Blue, Wellmark, BCBS RI",
+     "?g cr:about payer:bcbs-ms , payer:highmark , payer:bcbs-nc , payer:bcbs-mn , payer:florida-blue , "
+     "payer:wellmark , payer:bcbs-ri ; cr:missingProperty cr:coverageStatus ."),
+]
+ID_PREFIXES = """
+PREFIX cpt: <https://w3id.org/coderef/id/cpt/>
+PREFIX hcpcs: <https://w3id.org/coderef/id/hcpcs/>
+PREFIX payer: <https://w3id.org/coderef/id/payer/>
+PREFIX gap: <https://w3id.org/coderef/id/vocab/gap-kind/>
+"""
+
+
+@pytest.mark.parametrize("item,fact,pattern", NOT_FOUND, ids=[n[0] for n in NOT_FOUND])
+def test_not_found_item_is_a_data_gap(store, item, fact, pattern):
+    assert store.ask(P + ID_PREFIXES + "ASK { ?g a cr:DataGap ; dct:source ?s . " + pattern + " }"), (
+        f"fact sheet 'not found' item not recorded as a cr:DataGap: {fact}")
+
+
+def test_not_found_items_have_no_guessed_value(store):
+    guesses = values(store, ID_PREFIXES + """
+        SELECT ?what WHERE {
+          { VALUES ?c { cpt:0584T cpt:0585T cpt:0586T } ?c cr:releaseDate|cr:sunsetDate ?v . BIND("058xT date" AS ?what) }
+          UNION { VALUES ?c { hcpcs:G0341 hcpcs:G0342 hcpcs:G0343 cpt:0141T cpt:0142T cpt:0143T }
+                  ?c cr:deletedDate|cr:replacedBy ?v . BIND("deletion or successor" AS ?what) }
+          UNION { ?p cr:issuedBy payer:uhc ; cr:position/cr:appliesTo cpt:0584T ; cr:policyIdentifier ?v .
+                  BIND("UHC islet policy number" AS ?what) }
+          UNION { <https://w3id.org/coderef/id/policy/bcbs-ri/islet-cell-transplant> cr:policyIdentifier ?v . BIND("BCBS RI policy number" AS ?what) }
+          UNION { VALUES ?c { cpt:0584T cpt:0585T cpt:0586T } ?c cr:benchmark/cr:amount ?v . BIND("058xT amount" AS ?what) }
+        }""", "what")
+    assert guesses == []
+
+
 def test_every_data_file_parses():
     files = cfg.data_files(cfg.resolve())
     assert len(files) >= 10
