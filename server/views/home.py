@@ -37,10 +37,20 @@ def index():
     return render_template("home/index.html", groups=catalogue_by_audience(questions))
 
 
+def match_reason(match: str | None) -> str | None:
+    """Why a code was found, in words: "notation", "description", "indication E10.649"."""
+    if not match:
+        return None
+    if match.startswith("indication "):
+        return f"supported by diagnosis {match[len('indication '):]}"
+    return f"matches its {match}"
+
+
 @bp.get("/search")
 def search():
     from ..codes import search_codes  # noqa: PLC0415
 
     q = request.args.get("q", "").strip()
     results = search_codes(get_store(), q, SEARCH_LIMIT) if q else []
+    results = [dict(r, reason=match_reason(r.get("match"))) for r in results]
     return render_template("home/search.html", q=q, results=results, limit=SEARCH_LIMIT)

@@ -71,22 +71,26 @@ COVERAGE = sparql_prefixes() + """
 SELECT ?code ?notation ?payer ?payerName ?parentName ?policy ?policyId ?policyTitle
        ?position ?status ?statusLabel ?context ?contextLabel ?criteria ?source ?sourceTitle ?sourceUrl
 WHERE {
-  ?policy a cr:CoveragePolicy ; cr:position ?position .
   ?position cr:appliesTo ?code ; cr:coverageStatus ?status .
+  # A position may stand without a policy ("no published policy" is itself a position);
+  # the policy's own facts are nested so that an unbound ?policy never matches any policy.
+  OPTIONAL {
+    ?policy a cr:CoveragePolicy ; cr:position ?position .
+    OPTIONAL { ?policy cr:issuedBy ?issuer }
+    OPTIONAL { ?policy cr:policyIdentifier ?policyId }
+    OPTIONAL { ?policy dct:title ?policyTitle }
+    OPTIONAL { ?policy dct:source ?policySource }
+  }
   OPTIONAL { ?position cr:payer ?positionPayer }
-  OPTIONAL { ?policy cr:issuedBy ?issuer }
   BIND(COALESCE(?positionPayer, ?issuer) AS ?payer)
   FILTER(BOUND(?payer))
   ?code skos:notation ?notation .
   OPTIONAL { ?payer schema:name ?payerName }
   OPTIONAL { ?payer schema:parentOrganization/schema:name ?parentName }
-  OPTIONAL { ?policy cr:policyIdentifier ?policyId }
-  OPTIONAL { ?policy dct:title ?policyTitle }
   OPTIONAL { ?status skos:prefLabel ?statusLabel }
   OPTIONAL { ?position cr:clinicalContext ?context . OPTIONAL { ?context skos:prefLabel ?contextLabel } }
   OPTIONAL { ?position cr:clinicalCriteria ?criteria }
   OPTIONAL { ?position dct:source ?positionSource }
-  OPTIONAL { ?policy dct:source ?policySource }
   BIND(COALESCE(?positionSource, ?policySource) AS ?source)
   OPTIONAL { ?source dct:title ?sourceTitle }
   OPTIONAL { ?source schema:url ?sourceUrl }
@@ -185,8 +189,15 @@ def group_results(results) -> list[dict]:
         code_iri = code if code and code.startswith(ID) else None
         name = notation_of(code_iri) if code_iri else code
         name = name or notation_of(result.get("focus"))
-        group = groups.setdefault(name, {"code": name, "iri": code_iri, "results": []})
-        group["results"].append(dict(result, severity=severity))
+        if code_iri:
+            href = local_href(code_iri)
+        elif name and notation_of(result.get("focus")) == name:
+            href = local_href(result["focus"])
+        else:
+            href = url_for("pages.code", notation=name) if name else None
+        group = groups.setdefault(name, {"code": name, "iri": code_iri, "href": href, "results": []})
+        others = [c for c in result.get("codes") or [] if c != name]
+        group["results"].append(dict(result, severity=severity, other_codes=others))
     rank = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     for group in groups.values():
         group["results"].sort(key=lambda r: (rank.get(r["severity"], 9), r.get("message") or ""))
@@ -214,7 +225,35 @@ def validate():
 def code_record(notation: str) -> dict:
     from ..codes import describe_code  # noqa: PLC0415 (written alongside the questions)
 
-    return describe_code(get_store(), notation)
+    try:
+        record = describe_code(get_store(), notation)
+    except CoderefError as err:
+        # The page has no parameters: "parameter 'notation': no code 9999T" reads as API talk.
+        err.message = re.sub(r"^parameter '\w+': ", "", err.message)
+        raise
+    if record.get("scheme") == "icd10cm":
+        record["supports"] = supported_procedures(record["notation"])
+    return record
+
+
+def supported_procedures(icd: str) -> list[dict]:
+    """For a diagnosis code: the procedure codes that list it among their indications, one
+    entry per (procedure, role), from the `codes_for_indication` question."""
+    from ..questions import get_catalogue  # noqa: PLC0415
+
+    answer = get_catalogue().run(get_store(), "codes_for_indication", {"icd": icd})
+    entries: dict = {}
+    for row in answer.rows:
+        key = (value(row, "code"), value(row, "role"))
+        entry = entries.setdefault(key, {
+            "code": {"iri": value(row, "code"), "notation": value(row, "notation"), "label": value(row, "label")},
+            "diagnosis": {"iri": value(row, "diagnosis"), "notation": value(row, "diagnosisNotation")},
+            "role": {"iri": value(row, "role"), "label": value(row, "roleLabel") or short_name(value(row, "role", ""))},
+            "criteria": value(row, "criteria"), "confidence": value(row, "confidence"), "sources": []})
+        source = {"iri": value(row, "source"), "title": value(row, "sourceTitle"), "url": value(row, "sourceUrl")}
+        if source["iri"] and source not in entry["sources"]:
+            entry["sources"].append(source)
+    return sorted(entries.values(), key=lambda e: (e["code"]["notation"] or "", e["role"]["label"] or ""))
 
 
 def record_diagram(record: dict):
@@ -255,11 +294,62 @@ def cell(term: dict | None) -> dict | None:
         href = local_href(text)
         parts = split_id(text)
         if parts:
-            text = parts[1] or parts[0]
+            # A controlled value (id/vocab/<list>/<value>) reads as its value.
+            text = short_name(text).replace("-", " ") if parts[0] == "vocab" else (parts[1] or parts[0])
         return {"text": text, "href": href, "external": not parts and bool(href), "iri": term["value"]}
     if term.get("datatype", "").endswith("#anyURI") and text.startswith(("http://", "https://")):
         return {"text": text, "href": text, "external": True}
+    days = re.fullmatch(r"P(\d+)D", text) if term.get("datatype", "").endswith("Duration") or \
+        term.get("datatype", "").endswith("#duration") else None
+    if days:  # "P1205D" is how SPARQL writes 1205 days
+        return {"text": f"{int(days.group(1))} days", "href": None}
     return {"text": text, "href": None}
+
+
+# Columns that only say more about an IRI column (its notation, label, address, ...): on
+# the page they are folded into that column's cell, so a row reads "77001 Fluoroscopic
+# guidance" instead of three narrow columns. CSV and JSON keep every column.
+COMPANIONS = ("Notation", "Label", "Title", "Name", "Url", "Slug", "ApproachLabel")
+
+
+def companion_columns(column: str, columns) -> list[str]:
+    prefixes = {column, column[:-len("Code")] if column.endswith("Code") else column}
+    found = [p + suffix for p in prefixes for suffix in COMPANIONS if p + suffix in columns]
+    if column == "code":
+        found += [c for c in ("notation", "label") if c in columns]
+    return [c for c in columns if c in found]
+
+
+def folded_columns(columns, rows) -> list[dict]:
+    """The columns a person sees: each IRI column with the columns that describe it."""
+    iri_columns = {c for c in columns if any((row.get(c) or {}).get("type") == "uri" for row in rows)}
+    companions = {c: [o for o in companion_columns(c, columns) if o not in iri_columns] for c in iri_columns}
+    folded = {o for others in companions.values() for o in others}
+    shown = [{"name": c, "companions": companions.get(c, [])} for c in columns if c not in folded]
+    # A column with nothing in any row only widens the table.
+    return [c for c in shown if any(row.get(name) for row in rows for name in [c["name"], *c["companions"]])]
+
+
+def folded_cell(row: dict, column: dict) -> dict | None:
+    """One cell of the page's table: the term of the column, told by its companions."""
+    base = cell(row.get(column["name"]))
+    if not column["companions"]:
+        return base
+    values = {c: row[c]["value"] for c in column["companions"] if row.get(c)}
+    url = next((v for c, v in values.items() if c.endswith("Url")), None)
+    notation = next((v for c, v in values.items() if c.endswith("Notation") or c == "notation"), None)
+    words = [v for c, v in values.items() if c.endswith(("Label", "Title", "Name")) or c == "label"]
+    if base is None:
+        if not values:
+            return None
+        base = {"text": None, "href": None}
+    if url and url.startswith(("http://", "https://")):
+        base = dict(base, href=url, external=True)
+    if notation:
+        return dict(base, text=notation, notation=True, rest=" ".join(words))
+    if words:
+        return dict(base, text=words[0], rest=" ".join(words[1:]))
+    return base if base.get("text") else dict(base, text=url or "")
 
 
 @bp.get("/questions/<question_id>")
@@ -281,9 +371,10 @@ def question(question_id):
     if any(p.type == "payer" for p in q.params):
         payers = [(value(r, "slug"), value(r, "name") or value(r, "slug")) for r in get_store().select(PAYERS).rows]
     query_string = request.query_string.decode("ascii", "replace")
-    rows = [[cell(row.get(c)) for c in answer.columns] for row in answer.rows] if answer else []
+    columns = folded_columns(answer.columns, answer.rows) if answer else []
+    rows = [[folded_cell(row, c) for c in columns] for row in answer.rows] if answer else []
     return render_template(
-        "pages/question.html", q=q, values=values, answer=answer, rows=rows, error=error,
+        "pages/question.html", q=q, values=values, answer=answer, columns=columns, rows=rows, error=error,
         asked=asked, missing=missing, status=status, payers=payers, query_string=query_string,
         share_url=request.url if asked and not error else None,
     ), status
