@@ -225,6 +225,38 @@ def build(catalogue, server_url: str = "") -> dict:
                      "application/sparql-query": {"schema": {"type": "string"}}}},
                  "responses": sparql_responses},
     }
+    claim_line = {"type": "object", "required": ["code"], "additionalProperties": False, "properties": {
+        "code": {"type": "string"}, "modifiers": {"type": "array", "items": {"type": "string"}},
+        "units": {"type": "integer", "minimum": 1}}}
+    paths["/api/check-claim"] = {"post": {
+        "operationId": "check_claim", "summary": "Check one claim against the reference", "tags": ["policy"],
+        "description": "Checked in memory: nothing is written. A malformed claim is a 400 naming the field.",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["payer", "lines"], "properties": {
+                "payer": {"type": "string", "description": "the payer's slug, as listed by /api/payers"},
+                "date_of_service": {"type": "string", "format": "date"},
+                "place_of_service": {"type": "string", "pattern": "^[0-9]{2}$"},
+                "diagnoses": {"type": "array", "items": {"type": "string"}},
+                "clinical_trial_nct": {"type": "string"},
+                "lines": {"type": "array", "minItems": 1, "items": claim_line}}}}}},
+        "responses": {"200": {"description": "Findings, each with its rule, severity, facts and sources.",
+                              "content": {"application/json": {"schema": {
+                                  "type": "object", "required": ["ok", "findings"], "properties": {
+                                      "ok": {"const": True},
+                                      "findings": {"type": "array", "items": {
+                                          "type": "object", "required": ["severity", "rule", "message"],
+                                          "properties": {
+                                              "severity": {"enum": ["error", "warning", "info"]},
+                                              "rule": {"type": "string"}, "line": {"type": ["integer", "null"]},
+                                              "message": {"type": "string"},
+                                              "facts": {"type": "array", "items": {"type": "string"}},
+                                              "sources": {"type": "array", "items": {"type": "string"}}}}}}}}}},
+                      "400": ERRORS["400"]}}}
+    paths["/api/changes"] = {"get": {
+        "operationId": "changes", "summary": "What changed since the last git tag (or the first commit)",
+        "tags": ["policy"],
+        "responses": {"200": {"description": "The changes, grouped by code and by payer.",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}}}}
     paths["/api/openapi.json"] = {"get": {
         "operationId": "openapi", "summary": "This description", "tags": ["meta"],
         "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}}
