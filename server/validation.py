@@ -1,8 +1,15 @@
-"""SHACL validation: the reference (ontology/ + data/) against shapes/, with pySHACL.
+"""SHACL validation: the reference (ontology/ + data/) against shapes/.
 
-The stable entry point, kept for the SPARQL fast path that may replace the engine later:
+    validate(data_paths=None, shape_paths=None, settings=None, strict=False, progress=None,
+             engine="fast", store=None) -> Report
 
-    validate(data_paths=None, shape_paths=None, settings=None, strict=False) -> Report
+Two engines, one report:
+- "fast" (default): shacl_sparql compiles every shape to one SPARQL SELECT and runs it on
+  a store: an in-memory Oxigraph store of the files, or, when no data_paths are given and
+  SPARQL_ENDPOINT is set, the remote endpoint itself (the data is not downloaded). A shape
+  it cannot translate is checked by pySHACL, and `Report.fallback` says which and why.
+- "pyshacl": the reference engine, on rdflib graphs. The differential test
+  (tests/test_validation_engine.py) holds the two to the same results.
 
 - `data_paths`: files or folders of Turtle (default: config.data_files, i.e. ontology/ and
   data/). The ontology files are always added: SHACL's class targets and sh:class follow
@@ -15,14 +22,17 @@ The stable entry point, kept for the SPARQL fast path that may replace the engin
 - `strict`: warnings also break conformance.
 
 Every file is first read by graph.parse_file (Oxigraph), whose errors name file and line
-(DataError, exit 2), then parsed again by rdflib for pySHACL: data and shapes must come
-from one parser, since Oxigraph types plain literals xsd:string and rdflib does not.
+(DataError, exit 2). pySHACL's data is parsed again by rdflib: data and shapes must come
+from one parser, since Oxigraph types plain literals xsd:string and rdflib does not (the
+fast path reads results back as rdflib terms without that type). Oxigraph also stores
+valid numbers and dates by value ("-1.00"^^xsd:decimal reads back as "-1"), so both
+engines' reports show literal values in that canonical form.
 
-`report_for(settings)` memoises the report of the shipped data by the files' mtimes, for
-the web view. `Report.as_dict()` / `to_json()` give {"conforms", "results": [{severity,
-focus, path, message, shape, shape_label, value, code, codes}], ...}; `code` is the
-notation of the code a result is about (the focus itself, or the code that points at
-the statement node), so that results can be grouped by code.
+`report_for(settings)` memoises the report of the served data for the web view.
+`Report.as_dict()` / `to_json()` give {"conforms", "engine", "fallback",
+"results": [{severity, focus, path, message, shape, shape_label, value, code, codes}],
+...}; `code` is the notation of the code a result is about (the focus itself, or the code
+that points at the statement node), so that results can be grouped by code.
 """
 
 import json
@@ -38,6 +48,7 @@ from . import config as cfg
 from .errors import ConfigError, DataError
 from .graph import parse_file
 from .namespaces import CR, ID
+from .shacl_sparql import Raw, StoreGraph, canonical, compile_shapes, run_check, to_rdflib, top_level_shapes
 
 __all__ = ["validate", "Report", "report_for", "register_cli", "SEVERITIES"]
 
@@ -130,6 +141,9 @@ class Report:
     triples: int = 0
     shapes: int = 0
     results_graph: rdflib.Graph | None = None
+    engine: str = "pyshacl"
+    # shapes the fast path left to pySHACL: {shape IRI: what it could not translate}
+    fallback: dict = field(default_factory=dict)
 
     @property
     def counts(self) -> dict:
@@ -168,6 +182,8 @@ class Report:
             "triples": self.triples,
             "shapes": self.shapes,
             "files": self.files,
+            "engine": self.engine,
+            "fallback": self.fallback,
             "results": [{k: v for k, v in r.items() if k != "node"} for r in self.results],
         }
 
@@ -190,8 +206,12 @@ class Report:
         if self.strict:
             verdict += " (strict: warnings count)"
         groups = len(self.by_code())
-        return (f"{', '.join(parts)} in {_plural(groups, 'item')}; "
+        text = (f"{', '.join(parts)} in {_plural(groups, 'item')}; "
                 f"{_plural(len(self.files), 'file')}, {self.triples:,} triples, {_plural(self.shapes, 'rule')}: {verdict}")
+        if self.fallback:
+            names = ", ".join(_local(s) for s in sorted(self.fallback))
+            text += f"\n{_plural(len(self.fallback), 'rule')} checked by pySHACL, not translated to SPARQL: {names}"
+        return text
 
     def to_text(self) -> str:
         """A checklist a coder can work through, one block per code."""
@@ -278,19 +298,53 @@ def _path_text(shapes: rdflib.Graph, data: rdflib.Graph, path, focus, value):
     return None
 
 
-def _results(results_graph, shapes: rdflib.Graph, data: rdflib.Graph) -> list[dict]:
+def _raw_results(results_graph) -> list:
+    """pySHACL's results graph as Raw tuples, the form the fast path produces."""
+    out = []
+    g = results_graph
+    for r in g.subjects(RDF.type, SH.ValidationResult):
+        out.append(Raw(
+            focus=g.value(r, SH.focusNode), path=g.value(r, SH.resultPath), value=g.value(r, SH.value),
+            shape=g.value(r, SH.sourceShape), severity=g.value(r, SH.resultSeverity),
+            messages=tuple(str(m) for m in g.objects(r, SH.resultMessage)),
+        ))
+    return out
+
+
+def _results_graph(raws) -> rdflib.Graph:
+    """A SHACL validation report graph of Raw results (the fast path's Turtle output)."""
+    g = rdflib.Graph()
+    report = rdflib.BNode()
+    g.add((report, RDF.type, SH.ValidationReport))
+    g.add((report, SH.conforms, rdflib.Literal(not any(r.severity == SH.Violation for r in raws))))
+    for raw in raws:
+        node = rdflib.BNode()
+        g.add((report, SH.result, node))
+        g.add((node, RDF.type, SH.ValidationResult))
+        g.add((node, SH.focusNode, raw.focus))
+        g.add((node, SH.sourceShape, raw.shape))
+        g.add((node, SH.resultSeverity, raw.severity))
+        if raw.value is not None:
+            g.add((node, SH.value, raw.value))
+        if isinstance(raw.path, rdflib.URIRef):
+            g.add((node, SH.resultPath, raw.path))
+        for m in raw.messages:
+            g.add((node, SH.resultMessage, rdflib.Literal(m)))
+    return g
+
+
+def _results(raws, shapes: rdflib.Graph, data) -> list[dict]:
+    """Report rows of Raw results; `data` is the rdflib data graph or a StoreGraph."""
+    if hasattr(data, "prefetch"):
+        data.prefetch(r.focus for r in raws)
     codes = _Codes(data)
     out = []
-    for r in results_graph.subjects(RDF.type, SH.ValidationResult):
-        focus = results_graph.value(r, SH.focusNode)
-        value = results_graph.value(r, SH.value)
-        shape = results_graph.value(r, SH.sourceShape)
-        severity = results_graph.value(r, SH.resultSeverity)
-        path = _path_text(shapes, data, results_graph.value(r, SH.resultPath), focus, value)
+    for raw in raws:
+        focus, value, shape, severity = raw.focus, canonical(raw.value), raw.shape, raw.severity
+        path = _path_text(shapes, data, raw.path, focus, value)
         found = codes.of(focus)
         this = found[0] if codes.notation(focus) else short_name(focus)
-        messages = sorted(str(m) for m in results_graph.objects(r, SH.resultMessage))
-        message = " ".join(messages) or f"{this}: breaks {_local(shape)}"
+        message = " ".join(sorted(raw.messages)) or f"{this}: breaks {_local(shape)}"
         # SHACL Core does not substitute message templates; the shapes rely on these two.
         message = message.replace("{$this}", this).replace("{?this}", this)
         if value is not None:
@@ -318,22 +372,61 @@ def _rule_count(shapes: rdflib.Graph) -> int:
 
 # ------------------------------------------------------------------ validate
 
-def validate(data_paths=None, shape_paths=None, settings=None, strict=False, progress=None) -> Report:
-    """Validate data against shapes; see the module docstring. `progress(n, total, item)`
-    is called per file read."""
-    import pyshacl
+ENGINES = ("fast", "pyshacl")
 
+
+def validate(data_paths=None, shape_paths=None, settings=None, strict=False, progress=None,
+             engine="fast", store=None) -> Report:
+    """Validate data against shapes; see the module docstring. `progress(n, total, item)`
+    is called per file read and, on the fast path, per rule checked.
+
+    `engine`: "fast" (shapes compiled to SPARQL, run on a store; pySHACL only for shapes it
+    cannot translate) or "pyshacl" (the reference). `store`: validate the data of this
+    store (anything with `select`) instead of files; without it and without data_paths,
+    the fast path validates the configured SPARQL endpoint when there is one."""
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown validation engine {engine!r}; use one of {', '.join(ENGINES)}")
     settings = cfg.resolve(settings)
     ontology = sorted(cfg.folder(settings, "ONTOLOGY_DIR").glob("*.ttl"))
     data_files = cfg.data_files(settings) if data_paths is None else expand([*ontology, *data_paths])
     shape_files = cfg.shape_files(settings) if shape_paths is None else expand(shape_paths)
     if not shape_files:
         raise ConfigError(f"no shapes to validate against (looked in {cfg.folder(settings, 'SHAPES_DIR')})")
+    if engine == "fast" and store is None and data_paths is None and settings.get("SPARQL_ENDPOINT"):
+        from .stores import open_store
 
-    files = [*data_files, *shape_files]
-    step = (lambda n, total, item: progress(n, len(files), item)) if progress else None
-    data = load_graph(data_files, step)
-    shapes = load_graph(shape_files, (lambda n, t, item: progress(len(data_files) + n, len(files), item)) if progress else None)
+        store = open_store(settings)
+    if engine == "pyshacl":
+        return _validate_pyshacl(data_files, shape_files, strict, progress)
+    return _validate_fast(data_files, shape_files, settings, strict, progress, store)
+
+
+_shapes_lock = threading.Lock()
+_shapes_cache: dict = {}
+
+
+def _shapes(shape_files, progress=None, offset=0, total=0):
+    """The shapes graph and its compiled checks, parsed and compiled once per version of
+    the files (the web view, the CLI and the tests validate against the same shapes over
+    and over). Callers must not change the graph."""
+    key = _fingerprint(shape_files)
+    with _shapes_lock:
+        cached = _shapes_cache.get(key)
+    if cached is None:
+        shapes = load_graph(shape_files)
+        cached = (shapes, *compile_shapes(shapes))
+        with _shapes_lock:
+            if len(_shapes_cache) > 16:
+                _shapes_cache.clear()
+            _shapes_cache[key] = cached
+    if progress:
+        for n, path in enumerate(shape_files, 1):
+            progress(offset + n, total, path)
+    return cached
+
+
+def _run_pyshacl(data: rdflib.Graph, shapes: rdflib.Graph, shape_files) -> rdflib.Graph:
+    import pyshacl
 
     try:
         _, results_graph, _ = pyshacl.validate(
@@ -343,15 +436,76 @@ def validate(data_paths=None, shape_paths=None, settings=None, strict=False, pro
     except Exception as err:  # a shape pySHACL cannot load: the shapes are unreadable input
         where = ", ".join(str(p) for p in shape_files)
         raise ConfigError(f"{where}: the shapes could not be used: {err}") from None
+    return results_graph
 
+
+def _validate_pyshacl(data_files, shape_files, strict, progress) -> Report:
+    files = [*data_files, *shape_files]
+    step = (lambda n, total, item: progress(n, len(files), item)) if progress else None
+    data = load_graph(data_files, step)
+    shapes, _, _ = _shapes(shape_files, progress, len(data_files), len(files))
+    triples = len(data)  # before pySHACL, which may add to the graph it validates in place
+    results_graph = _run_pyshacl(data, shapes, shape_files)
     return Report(
-        results=_results(results_graph, shapes, data),
+        results=_results(_raw_results(results_graph), shapes, data),
         strict=strict,
         files=[str(p) for p in files],
-        triples=len(data),
+        triples=triples,
         shapes=_rule_count(shapes),
         results_graph=results_graph,
+        engine="pyshacl",
     )
+
+
+def _validate_fast(data_files, shape_files, settings, strict, progress, store) -> Report:
+    from .graph import load_store
+    from .stores import EmbeddedStore
+
+    files = [] if store is not None else list(data_files)
+    total_files = len(files) + len(shape_files)
+    if store is None:
+        step = (lambda n, total, item: progress(n, total_files, item)) if progress else None
+        store = EmbeddedStore(load_store(files, step), settings)
+    shapes, checks, fallback = _shapes(shape_files, progress, len(files), total_files)
+
+    raws = []
+    for n, check in enumerate(checks, 1):
+        raws += run_check(check, lambda q: store.select(q, cap=10**9).rows)
+        if progress:
+            progress(n, len(checks), f"rule {check.label}")
+    if fallback:
+        raws += _fallback(store, files, shapes, shape_files, fallback)
+    where = [str(p) for p in files] or [getattr(store, "endpoint", None) or store.settings.get("SPARQL_ENDPOINT") or "store"]
+    return Report(
+        results=_results(raws, shapes, StoreGraph(store)),
+        strict=strict,
+        files=[*where, *map(str, shape_files)],
+        triples=len(store),
+        shapes=_rule_count(shapes),
+        results_graph=_results_graph(raws),
+        engine="fast",
+        fallback={str(shape): reason for shape, reason in fallback.items()},
+    )
+
+
+def _fallback(store, files, shapes, shape_files, fallback) -> list:
+    """pySHACL for the shapes the compiler did not translate: the others are deactivated in
+    a copy of the shapes graph. The data graph is read from the files, or (a remote store)
+    downloaded: the one case where the fast path fetches the data."""
+    subset = rdflib.Graph()
+    for triple in shapes:
+        subset.add(triple)
+    for shape in top_level_shapes(shapes):
+        if shape not in fallback:
+            subset.set((shape, SH.deactivated, rdflib.Literal(True)))
+    if files:
+        data = load_graph(files)
+    else:
+        data = rdflib.Graph()
+        rows = store.select("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", cap=10**9).rows
+        for row in rows:
+            data.add((to_rdflib(row["s"]), to_rdflib(row["p"]), to_rdflib(row["o"])))
+    return _raw_results(_run_pyshacl(data, subset, shape_files))
 
 
 _cache_lock = threading.Lock()
@@ -370,16 +524,25 @@ def _fingerprint(paths) -> tuple:
 
 
 def report_for(settings=None) -> Report:
-    """The report of the shipped data (config's data and shape files), recomputed only
-    when a file was added, removed or changed since the last call for the same root."""
+    """The report of the served data, recomputed only when it may have changed: for files,
+    when one was added, removed or changed since the last call for the same root; for a
+    SPARQL endpoint (validated in place), when its triple count or the shapes changed."""
     settings = cfg.resolve(settings)
+    endpoint = settings.get("SPARQL_ENDPOINT")
     with _cache_lock:
-        key = (str(cfg.folder(settings, "DATA_DIR")), str(cfg.folder(settings, "SHAPES_DIR")))
-        fingerprint = _fingerprint([*cfg.data_files(settings), *cfg.shape_files(settings)])
+        key = (str(cfg.folder(settings, "DATA_DIR")), str(cfg.folder(settings, "SHAPES_DIR")), endpoint)
+        if endpoint:
+            from .stores import open_store
+
+            store = open_store(settings)
+            fingerprint = (len(store), _fingerprint(cfg.shape_files(settings)))
+        else:
+            store = None
+            fingerprint = _fingerprint([*cfg.data_files(settings), *cfg.shape_files(settings)])
         cached = _cache.get(key)
         if cached and cached[0] == fingerprint:
             return cached[1]
-        report = validate(settings=settings)
+        report = validate(settings=settings, store=store)
         _cache[key] = (fingerprint, report)
         return report
 
@@ -390,7 +553,7 @@ def cmd_validate(args) -> int:
     from .cli import progress_printer, settings_from
 
     settings = settings_from(args)
-    show = progress_printer("reading")
+    show = progress_printer("validating")
     tty = show is not None
     report = validate(
         data_paths=args.paths or None,
@@ -398,9 +561,11 @@ def cmd_validate(args) -> int:
         settings=settings,
         strict=args.strict,
         progress=show,
+        engine=args.engine,
     )
     if tty:
-        sys.stderr.write(f"validated {report.triples:,} triples against {report.shapes} rules\n")
+        where = "" if args.paths or not settings.get("SPARQL_ENDPOINT") or args.engine != "fast" else f" at {report.files[0]}"
+        sys.stderr.write(f"validated {report.triples:,} triples{where} against {report.shapes} rules ({report.engine})\n")
     if args.format == "json":
         sys.stdout.write(report.to_json(indent=2) + "\n")
     elif args.format == "turtle":
@@ -421,4 +586,7 @@ def register_cli(sub, common):
     p.add_argument("--shapes", nargs="+", metavar="PATH", help="shape files or folders (default: shapes/)")
     p.add_argument("--format", choices=("text", "json", "turtle"), default="text")
     p.add_argument("--strict", action="store_true", help="warnings also fail (exit 1)")
+    p.add_argument("--engine", choices=ENGINES, default="fast",
+                   help="fast: the shapes as SPARQL on Oxigraph, or on $CODEREF_SPARQL_ENDPOINT when no PATH "
+                   "is given (default); pyshacl: the reference engine, slower")
     p.set_defaults(func=cmd_validate)

@@ -1,0 +1,358 @@
+"""The fast validation path (shapes compiled to SPARQL) gives pySHACL's results.
+
+Differential, as a multiset of (severity, focus, path, value, shape, message), on the
+shipped data, on every shape fixture under tests/shapes/, and on the shipped data with
+violations injected for every rule; then the same compiled queries over a real Oxigraph
+server, and the engine's own guarantees (fallback, progress, CLI).
+"""
+
+import json
+import shutil
+import zlib
+from collections import Counter
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+from rdflib.namespace import RDF, SH
+
+from server import config as cfg
+from server.cli import main as coderef
+from server.graph import load_store
+from server.shacl_sparql import compile_shapes, to_sparql, top_level_shapes
+from server.validation import load_graph, report_for, validate
+
+TESTS = Path(__file__).resolve().parent
+CR = "https://w3id.org/coderef/ontology#"
+ID = "https://w3id.org/coderef/id/"
+PREFIXES = (
+    f"PREFIX cr: <{CR}>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+    "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\nPREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+    "PREFIX dct: <http://purl.org/dc/terms/>\n"
+)
+
+
+def rows(report) -> Counter:
+    return Counter(
+        (r["severity"], r["focus"], r["path"], r["value"], r["shape"], r["message"]) for r in report.results
+    )
+
+
+def assert_same(fast, reference):
+    a, b = rows(fast), rows(reference)
+    missing, extra = b - a, a - b
+    assert not missing and not extra, (
+        f"fast path missed {len(missing)}: {sorted(missing)[:5]}\n"
+        f"fast path added {len(extra)}: {sorted(extra)[:5]}"
+    )
+    assert fast.conforms == reference.conforms
+
+
+# ------------------------------------------------------------------ violations, injected
+
+def _pick(store, where: str, salt: str):
+    """One node matching `where` (binding ?x), chosen by the rule's name so that rules do
+    not all break the same node."""
+    found = sorted(r["x"] for r in store.query(PREFIXES + f"SELECT DISTINCT ?x WHERE {{ {where} }}"))
+    found = [x for x in found if isinstance(x, ox.NamedNode)]
+    return found[zlib.crc32(salt.encode()) % len(found)] if found else None
+
+
+def _targets(shapes, shape) -> str:
+    parts = [f"{{ ?x a/rdfs:subClassOf* {to_sparql(c)} }}" for c in shapes.objects(shape, SH.targetClass)]
+    parts += [f"{{ ?x {to_sparql(p)} ?any }}" for p in shapes.objects(shape, SH.targetSubjectsOf)]
+    return " UNION ".join(parts)
+
+
+def _predicate(shapes, path):
+    if isinstance(path, rdflib.URIRef):
+        return path
+    alternatives = shapes.value(path, SH.alternativePath)
+    if alternatives is not None:
+        return next(iter(rdflib.collection.Collection(shapes, alternatives)))
+    return None
+
+
+def inject_core(store, shapes) -> list:
+    """Break one focus node of every property shape, by the first constraint that can be
+    broken generically: read from the shapes, so new rules are covered as they come."""
+    broken = []
+    for shape in top_level_shapes(shapes):
+        path = shapes.value(shape, SH.path)
+        targets = _targets(shapes, shape)
+        p = _predicate(shapes, path) if path is not None else None
+        if p is None or not targets:
+            continue
+        x = _pick(store, targets, str(shape))
+        if x is None:
+            continue
+        P = ox.NamedNode(str(p))
+        old = [q.object for q in store.quads_for_pattern(x, P, None)]
+        bad = None
+        if shapes.value(shape, SH.minCount) is not None:
+            bad = []
+        elif shapes.value(shape, SH.datatype) is not None:
+            bad = [ox.Literal("not a typed value", language="en")]
+        elif shapes.value(shape, SH["in"]) is not None:
+            bad = [ox.NamedNode(ID + "vocab/not-listed/value")]
+        elif shapes.value(shape, SH.pattern) is not None:
+            bad = [ox.Literal("does not match !")]
+        elif shapes.value(shape, SH.nodeKind) is not None:
+            bad = [ox.Literal("a literal")]
+        elif shapes.value(shape, SH["class"]) is not None:
+            bad = [ox.NamedNode(ID + "typo/undescribed")]
+        elif shapes.value(shape, SH.maxCount) is not None:
+            bad = [*old, ox.Literal("one value too many")]
+        if bad is None:
+            continue
+        for o in old:
+            store.remove(ox.Quad(x, P, o))
+        for o in bad:
+            store.add(ox.Quad(x, P, o))
+        broken.append(shape)
+    return broken
+
+
+# Rules across nodes: each update breaks one thing a consistency rule looks for. They are
+# written against the model, not against rule names, and may fire several rules.
+CROSS_NODE_UPDATES = [
+    # a code bundling itself
+    "INSERT { ?b cr:reportedAloneBy ?c } WHERE { SELECT ?c ?b WHERE { ?c <%sbundledService> ?b } ORDER BY ?b LIMIT 1 }" % CR,
+    # a bundling cycle between two codes
+    "INSERT { ?b1 cr:reportedAloneBy ?c2 . ?b2 cr:reportedAloneBy ?c1 } WHERE { SELECT ?c1 ?b1 ?c2 ?b2 WHERE {"
+    " ?c1 <%sbundledService> ?b1 . ?c2 <%sbundledService> ?b2 FILTER (STR(?c1) < STR(?c2)) } ORDER BY ?b1 ?b2 LIMIT 1 }" % (CR, CR),
+    # an end date before the start
+    "INSERT { ?p cr:endDate \"1900-01-01\"^^xsd:date } WHERE { SELECT ?p WHERE { ?p a cr:CoveragePolicy ; cr:effectiveDate ?d }"
+    " ORDER BY ?p LIMIT 1 }",
+    # an indication whose diagnosis is a typo, and one whose diagnosis is a category
+    "DELETE { ?i cr:diagnosis ?d } INSERT { ?i cr:diagnosis <%sicd10cm/typo> } WHERE { SELECT ?i ?d WHERE"
+    " { ?i a cr:Indication ; cr:diagnosis ?d } ORDER BY ?i LIMIT 1 }" % ID,
+    "DELETE { ?d cr:billable true } INSERT { ?d cr:billable false } WHERE { SELECT ?d WHERE"
+    " { ?i a cr:Indication ; cr:diagnosis ?d } ORDER BY DESC(?i) LIMIT 1 }",
+    # a modifier usage without guidance
+    "DELETE { ?u cr:whenToUse ?w } WHERE { SELECT ?u ?w WHERE { ?u a cr:ModifierUsage ; cr:whenToUse ?w } ORDER BY ?u LIMIT 1 }",
+    # a payer whose slug does not match its IRI
+    "DELETE { ?p cr:payerSlug ?s } INSERT { ?p cr:payerSlug \"renamed\" } WHERE { SELECT ?p ?s WHERE"
+    " { ?p a cr:Payer ; cr:payerSlug ?s } ORDER BY ?p LIMIT 1 }",
+    # two workflow steps with one order
+    "DELETE { ?b cr:stepOrder ?nb } INSERT { ?b cr:stepOrder ?na } WHERE { SELECT ?b ?nb ?na WHERE"
+    " { ?s cr:step ?a , ?b . ?a cr:stepOrder ?na . ?b cr:stepOrder ?nb FILTER (?na + 1 = ?nb) } ORDER BY ?b LIMIT 1 }",
+    # a benchmark whose amount lost its currency and year, another that promises an amount
+    "DELETE { ?b cr:currency ?c . ?b cr:year ?y } WHERE { SELECT ?b ?c ?y WHERE { ?b cr:amount ?a ; cr:currency ?c ;"
+    " cr:year ?y } ORDER BY ?b LIMIT 1 }",
+    "DELETE { ?b cr:pricingStatus ?s } INSERT { ?b cr:pricingStatus <%svocab/pricing-status/priced> } WHERE { SELECT ?b ?s"
+    " WHERE { ?b a cr:ReimbursementBenchmark ; cr:pricingStatus ?s FILTER NOT EXISTS { ?b cr:amount ?a } } ORDER BY ?b LIMIT 1 }" % ID,
+    # a code whose notation no longer matches its IRI and pattern, a modifier's too
+    "DELETE { ?c skos:notation ?n } INSERT { ?c skos:notation ?m } WHERE { SELECT ?c ?n (CONCAT(?n, \"X\") AS ?m) WHERE"
+    " { ?c a cr:ProcedureCode ; skos:notation ?n } ORDER BY ?c LIMIT 1 }",
+    "DELETE { ?c skos:notation ?n } INSERT { ?c skos:notation \"9\" } WHERE { SELECT ?c ?n WHERE"
+    " { ?c a cr:Modifier ; skos:notation ?n } ORDER BY ?c LIMIT 1 }",
+    # a dangling link and a link to a node of the wrong class
+    "INSERT { ?p cr:appliesTo <%scpt/typo> } WHERE { SELECT ?p WHERE { ?p a cr:CoveragePosition } ORDER BY ?p LIMIT 1 }" % ID,
+    "INSERT { ?p cr:payer ?c } WHERE { SELECT ?p ?c WHERE { ?p a cr:CoveragePosition ; cr:appliesTo ?c } ORDER BY DESC(?p) LIMIT 1 }",
+    # two positions of one payer on one code with different statuses
+    "INSERT { <%sposition/injected-copy> ?pp ?o . <%sposition/injected-copy> cr:coverageStatus ?other ."
+    " ?policy cr:position <%sposition/injected-copy> } WHERE { { SELECT ?p ?other WHERE { ?p a cr:CoveragePosition ;"
+    " cr:payer ?payer ; cr:coverageStatus ?s . ?q cr:coverageStatus ?other FILTER (?other != ?s && ?other !="
+    " <%svocab/coverage-status/position-not-retrieved> && ?s != <%svocab/coverage-status/position-not-retrieved>) }"
+    " ORDER BY ?p ?other LIMIT 1 } ?p ?pp ?o FILTER (?pp != cr:coverageStatus) OPTIONAL { ?policy cr:position ?p } }"
+    % (ID, ID, ID, ID, ID),
+    # a Category III code past its sunset with no successor
+    "DELETE { ?c cr:sunsetDate ?d . ?c cr:replacedBy ?r . ?c cr:codeStatus ?st } INSERT { ?c cr:sunsetDate \"2001-01-01\"^^xsd:date ."
+    " ?c cr:codeStatus <%svocab/code-status/active> } WHERE { SELECT ?c ?d ?r ?st WHERE { ?c cr:codeSystem"
+    " <%sscheme/cpt-category-iii> OPTIONAL { ?c cr:sunsetDate ?d } OPTIONAL { ?c cr:replacedBy ?r }"
+    " OPTIONAL { ?c cr:codeStatus ?st } } ORDER BY ?c LIMIT 1 }" % (ID, ID),
+    # labels: a second English label, a label in another language; inScheme unlike codeSystem
+    "INSERT { ?c skos:prefLabel \"second label\"@en } WHERE { SELECT ?c WHERE { ?c a cr:ProcedureCode } ORDER BY DESC(?c) LIMIT 1 }",
+    "DELETE { ?c skos:prefLabel ?l } INSERT { ?c skos:prefLabel \"libelle\"@fr } WHERE { SELECT ?c ?l WHERE"
+    " { ?c a cr:DiagnosisCode ; skos:prefLabel ?l } ORDER BY ?c LIMIT 1 }",
+    "DELETE { ?c skos:inScheme ?s } INSERT { ?c skos:inScheme <%sscheme/pos> } WHERE { SELECT ?c ?s WHERE"
+    " { ?c a cr:Modifier ; skos:inScheme ?s } ORDER BY DESC(?c) LIMIT 1 }" % ID,
+    # a site of service naming both a POS code and a setting; an ill-typed date; a bad source date
+    "INSERT { ?s cr:setting ?t } WHERE { SELECT ?s ?t WHERE { ?s cr:placeOfService ?p . ?x a cr:Setting BIND (?x AS ?t) }"
+    " ORDER BY ?s ?t LIMIT 1 }",
+    "DELETE { ?p cr:lastReviewed ?d } INSERT { ?p cr:lastReviewed \"2024-02-30\"^^xsd:date } WHERE { SELECT ?p ?d WHERE"
+    " { ?p cr:lastReviewed ?d } ORDER BY DESC(?p) LIMIT 1 }",
+    "DELETE { ?s dct:date ?d } INSERT { ?s dct:date \"spring\" } WHERE { SELECT ?s ?d WHERE { ?s a cr:Source ; dct:date ?d }"
+    " ORDER BY ?s LIMIT 1 }",
+    # a step order of zero, a negative amount
+    "DELETE { ?s cr:stepOrder ?n } INSERT { ?s cr:stepOrder 0 } WHERE { SELECT ?s ?n WHERE { ?s cr:stepOrder ?n }"
+    " ORDER BY DESC(?s) LIMIT 1 }",
+]
+
+
+# pySHACL takes minutes on the two largest policy files together with the rest (rdflib
+# evaluates PositionConflictShape's OPTIONALs per focus node): the injected graph leaves
+# them out, and each file is compared on its own below.
+HEAVY = ("policies-bcbs.ttl", "policies-commercial.ttl")
+
+
+def broken_graph(path: Path, settings, files=None) -> int:
+    """The shipped data (or `files`) with violations injected, written as Turtle; how many
+    rules were broken generically."""
+    files = cfg.data_files(settings) if files is None else files
+    store = load_store(files)
+    shapes = load_graph(cfg.shape_files(settings))
+    broken = inject_core(store, shapes)
+    for update in CROSS_NODE_UPDATES:
+        store.update(PREFIXES + update)
+    store.dump(str(path), ox.RdfFormat.TURTLE, from_graph=ox.DefaultGraph())
+    return len(broken)
+
+
+# ------------------------------------------------------------------ differential
+
+@pytest.fixture(scope="module")
+def settings():
+    return cfg.resolve()
+
+
+@pytest.fixture(scope="module")
+def shipped(settings):
+    """The fast report of the whole shipped reference (pySHACL's takes minutes: see
+    benchmarks/validation.py, which compares them)."""
+    return validate(settings=settings)
+
+
+DATA_FILES = sorted((cfg.folder(cfg.resolve(), "DATA_DIR")).glob("*.ttl"))
+
+
+@pytest.mark.parametrize("data", DATA_FILES, ids=[f.name for f in DATA_FILES])
+def test_shipped_file_same_as_pyshacl(data, settings):
+    """Each data file with the ontology: alone, its links dangle, so every file gives the
+    rules plenty to report."""
+    reference = validate([data], settings=settings, engine="pyshacl")
+    fast = validate([data], settings=settings)
+    assert fast.engine == "fast" and reference.engine == "pyshacl"
+    assert fast.fallback == {}, "every shipped rule translates to SPARQL"
+    assert_same(fast, reference)
+
+
+def test_injected_violations_same_as_pyshacl(tmp_path, settings):
+    data = tmp_path / "broken.ttl"
+    light = [f for f in cfg.data_files(settings) if f.name not in HEAVY]
+    generic = broken_graph(data, settings, light)
+    assert generic >= 30, "the injector broke most property rules"
+    reference = validate([data], settings=settings, engine="pyshacl")
+    fast = validate([data], settings=settings)
+    assert_same(fast, reference)
+    fired = {r["shape"] for r in reference.results}
+    # the reference found what was injected, so the comparison is not between two empties
+    assert len(fired) >= generic + 10, sorted(fired)
+    assert not reference.conforms
+
+
+FIXTURE_DIRS = sorted({p.parent for p in (TESTS / "shapes").glob("**/*.ttl")})
+
+
+@pytest.mark.parametrize("folder", FIXTURE_DIRS, ids=[d.name for d in FIXTURE_DIRS])
+def test_shape_fixtures_same_as_pyshacl(folder, settings, tmp_path):
+    """The fixture graphs of one rule (whatever tests/shapes/ holds when the test runs),
+    merged into one graph with the ontology: one pySHACL run per rule instead of one per
+    file, and the fixtures' nodes meet each other, which only adds cases."""
+    quads = []
+    for fixture in sorted(folder.glob("*.ttl")):
+        quads += ox.parse(path=str(fixture))
+    merged = tmp_path / "fixtures.nt"
+    merged.write_bytes(ox.serialize(quads, format=ox.RdfFormat.N_TRIPLES))
+    reference = validate([merged], settings=settings, engine="pyshacl")
+    fast = validate([merged], settings=settings)
+    assert_same(fast, reference)
+
+
+# ------------------------------------------------------------------ remote
+
+def test_remote_endpoint_validated_in_place(oxigraph_endpoint, shipped, settings):
+    """The same SELECTs over HTTP: the data stays on the server."""
+    embedded = shipped
+    remote = validate(settings={**settings, "SPARQL_ENDPOINT": oxigraph_endpoint})
+    assert remote.files[0] == oxigraph_endpoint
+    assert rows(remote) == rows(embedded)
+    assert remote.triples == embedded.triples
+
+
+def test_remote_endpoint_reports_violations(settings, tmp_path, repo_root):
+    """Violations in data held by a server of its own, loaded by `coderef load`."""
+    from oxigraph_server import OxigraphServer
+
+    root = tmp_path / "root"
+    (root / "data").mkdir(parents=True)
+    shutil.copytree(repo_root / "ontology", root / "ontology")
+    data = root / "data" / "broken.ttl"
+    broken_graph(data, settings)
+    local = validate([data], settings=settings)
+    with OxigraphServer(tmp_path / "store") as server:
+        assert coderef(["load", "--root", str(root), "--endpoint", server.query_url]) == 0
+        remote = validate(settings={**settings, "SPARQL_ENDPOINT": server.query_url})
+    assert not remote.conforms
+    assert rows(remote) == rows(local)
+
+
+# ------------------------------------------------------------------ the engine itself
+
+def test_untranslated_rule_falls_back_to_pyshacl(tmp_path, settings):
+    """A constraint the compiler does not know runs on pySHACL, and the report says so."""
+    shapes = tmp_path / "closed.shapes.ttl"
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix cr: <%s> .\n"
+        "<urn:x:ClosedPayer> a sh:NodeShape ; sh:targetClass cr:Payer ; sh:closed true ;\n"
+        "  sh:ignoredProperties ( <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> ) ;\n"
+        "  sh:message \"{$this}: closed\" .\n"
+        "<urn:x:PayerName> a sh:PropertyShape ; sh:targetClass cr:Payer ;\n"
+        "  sh:path <https://schema.org/name> ; sh:maxCount 0 ; sh:message \"{$this}: named\" .\n" % CR
+    )
+    fast = validate(shape_paths=[shapes], settings=settings)
+    reference = validate(shape_paths=[shapes], settings=settings, engine="pyshacl")
+    assert list(fast.fallback) == ["urn:x:ClosedPayer"]
+    assert "closed" in fast.fallback["urn:x:ClosedPayer"]
+    assert "checked by pySHACL" in fast.summary()
+    assert_same(fast, reference)
+    assert {r["shape"] for r in fast.results} == {"urn:x:ClosedPayer", "urn:x:PayerName"}
+
+
+def test_compiler_reads_every_shipped_rule(settings):
+    shapes = load_graph(cfg.shape_files(settings))
+    checks, fallback = compile_shapes(shapes)
+    assert not fallback
+    assert {c.shape for c in checks} == set(top_level_shapes(shapes))
+    for check in checks:
+        ox.Store().query(check.query)  # every compiled query parses and runs
+
+
+def test_deactivated_rule_is_skipped(tmp_path, settings, repo_root):
+    text = (repo_root / "shapes" / "core.shapes.ttl").read_text()
+    shapes = tmp_path / "core.shapes.ttl"
+    shapes.write_text(text + "\ncrsh:PayerNameShape sh:deactivated true .\n")
+    data = tmp_path / "payer.ttl"
+    data.write_text(
+        "@prefix cr: <%s> .\n<%spayer/nameless> a cr:Payer ; cr:payerSlug \"nameless\" .\n" % (CR, ID)
+    )
+    fast = validate([data], shape_paths=[shapes], settings=settings)
+    shapes_hit = {r["shape"].rsplit("#", 1)[-1] for r in fast.results}
+    assert "PayerTypeShape" in shapes_hit and "PayerNameShape" not in shapes_hit
+    assert_same(fast, validate([data], shape_paths=[shapes], settings=settings, engine="pyshacl"))
+
+
+def test_cli_engine_option_and_json(capsys, tmp_path, settings):
+    data = tmp_path / "payer.ttl"
+    data.write_text("@prefix cr: <%s> .\n<%spayer/nameless> a cr:Payer .\n" % (CR, ID))
+    for engine in ("fast", "pyshacl"):
+        code = coderef(["validate", "--engine", engine, "--format", "json", str(data)])
+        out = json.loads(capsys.readouterr().out)
+        assert code == 1 and out["engine"] == engine and not out["conforms"]
+        assert {r["focus"] for r in out["results"]} == {ID + "payer/nameless"}
+
+
+def test_progress_reports_files_and_rules(settings):
+    seen = []
+    validate(settings=settings, progress=lambda n, total, item: seen.append((n, total, str(item))))
+    assert any(item.endswith(".ttl") for _, _, item in seen)
+    assert any(item.startswith("rule ") for _, _, item in seen)
+    assert all(1 <= n <= total for n, total, _ in seen)
+
+
+def test_report_for_is_memoised_and_fast(settings):
+    first = report_for(settings)
+    assert first.engine == "fast"
+    assert report_for(settings) is first
