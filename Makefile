@@ -41,8 +41,10 @@ test: setup system-deps
 validate: setup
 	$(BIN)/coderef validate
 
+# Figures, never pass/fail: e.g. make bench BENCH_ARGS="--sizes 10k,100k,1m --icd10cm"
+BENCH_ARGS ?=
 bench: setup
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

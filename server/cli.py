@@ -32,8 +32,49 @@ def progress_printer(verb: str):
 
 # ------------------------------------------------------------------ serve
 
-def cmd_serve(args) -> int:
+def serving_settings(args) -> dict:
+    """The settings of `serve`: a persisted store unless --store or CODEREF_STORE says otherwise."""
     settings = settings_from(args)
+    if args.store:
+        settings["STORE"] = args.store
+    elif "STORE" not in cfg.from_environment() and not settings.get("SPARQL_ENDPOINT"):
+        settings["STORE"] = "persisted"
+    return settings
+
+
+def _prepare_in_child(settings: dict) -> None:
+    """Build (or check) the persisted store and load the app once: bad data or a bad
+    question stops the start-up here, with the message on stderr."""
+    from .app import create_app
+    from .graph import ensure_persisted
+
+    try:
+        if settings.get("STORE") == "persisted" and not settings.get("SPARQL_ENDPOINT"):
+            build, problem = ensure_persisted(cfg.data_files(settings), cfg.folder(settings, "STORE_DIR"),
+                                              progress_printer("Building the store"))
+            if problem:
+                print(f"coderef: serving the last good store {build}; the rebuild failed: {problem}", file=sys.stderr)
+        create_app(settings)
+    except CoderefError as err:
+        print(f"coderef: {err}", file=sys.stderr)
+        sys.exit(err.exit_code)
+
+
+def prepare(settings: dict) -> int:
+    """Run _prepare_in_child in a fresh (spawned) process, once, before gunicorn forks its
+    workers; each worker then opens that one store read-only instead of parsing its own copy.
+    Not in the master itself: a process that has used Oxigraph (RocksDB's thread pool) and
+    then forks hands its workers locks held by threads that do not exist there; they hang."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("spawn").Process(target=_prepare_in_child, args=(settings,))
+    child.start()
+    child.join()
+    return 0 if child.exitcode == 0 else (child.exitcode if child.exitcode and child.exitcode > 0 else 2)
+
+
+def cmd_serve(args) -> int:
+    settings = serving_settings(args)
     if args.dev:
         from .app import create_app
 
@@ -48,13 +89,17 @@ def cmd_serve(args) -> int:
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers)
             self.cfg.set("timeout", 60)
-            self.cfg.set("accesslog", "-")
+            self.cfg.set("accesslog", None if args.quiet else "-")
 
         def load(self):
+            # Runs in each worker after the fork (no preload): its own read-only handle.
             return create_app(settings)
 
-    create_app(settings)  # fail here, before forking workers, if the data does not load
-    print(f"coderef serving on http://{args.host}:{args.port}/ ({args.workers} workers)", file=sys.stderr)
+    failed = prepare(settings)
+    if failed:
+        return failed
+    print(f"coderef serving on http://{args.host}:{args.port}/ ({args.workers} workers, "
+          f"{settings.get('STORE')} store)", file=sys.stderr)
     Server().run()
     return 0
 
@@ -74,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--workers", type=int, default=2, help="WSGI worker processes (default 2)")
     p.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
+    p.add_argument("--store", choices=("persisted", "memory"),
+                   help="persisted: build var/store once, workers open it read-only (default); "
+                        "memory: each worker parses the files")
+    p.add_argument("--quiet", action="store_true", help="no access log")
     p.set_defaults(func=cmd_serve)
 
     for register in REGISTRARS:
@@ -89,7 +138,7 @@ def _register_optional():
     """Subcommands that live beside the code they drive."""
     import importlib
 
-    for name in ("validation", "questions", "sparql", "remote", "icd10cm"):
+    for name in ("validation", "questions", "sparql", "remote", "icd10cm", "claims", "importer", "diff"):
         try:
             module = importlib.import_module(f".{name}", __package__)
         except ModuleNotFoundError as err:

@@ -19,6 +19,11 @@ DEFAULTS = {
     "SPARQL_ENDPOINT": None,
     "SPARQL_USER": None,
     "SPARQL_PASSWORD": None,
+    # The embedded store: "memory" parses ontology/ and data/ at every start; "persisted"
+    # keeps an on-disk Oxigraph store in STORE_DIR (relative to ROOT unless absolute),
+    # rebuilt only when those files change and opened read-only (`coderef serve`).
+    "STORE": "memory",
+    "STORE_DIR": "var/store",
     "QUERY_TIMEOUT": 10.0,  # seconds
     "RESULT_CAP": 5000,  # rows
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes of a request body
@@ -29,6 +34,8 @@ ENVIRONMENT = {
     "CODEREF_SPARQL_ENDPOINT": "SPARQL_ENDPOINT",
     "CODEREF_SPARQL_USER": "SPARQL_USER",
     "CODEREF_SPARQL_PASSWORD": "SPARQL_PASSWORD",
+    "CODEREF_STORE": "STORE",
+    "CODEREF_STORE_DIR": "STORE_DIR",
     "CODEREF_QUERY_TIMEOUT": "QUERY_TIMEOUT",
     "CODEREF_RESULT_CAP": "RESULT_CAP",
 }

@@ -5,6 +5,13 @@ Like the Flask tutorial's db.py: `get_store()` hands out the application's store
 leaves the previously loaded store serving.
 """
 
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 
@@ -12,6 +19,8 @@ import pyoxigraph as ox
 
 from . import config as cfg
 from .errors import DataError
+
+log = logging.getLogger(__name__)
 
 _FORMATS = {
     ".ttl": ox.RdfFormat.TURTLE,
@@ -64,6 +73,149 @@ def load_store(paths, progress=None) -> ox.Store:
     store = ox.Store()
     store.bulk_extend(parse_files(paths, progress))
     return store
+
+
+# ------------------------------------------------------------------ persisted store
+#
+# STORE_DIR holds one directory per build, named by the fingerprint of the files it was
+# built from, and CURRENT, a one-line file naming the build in use. A build goes into a
+# hidden temporary directory and is renamed into place only once complete, then CURRENT
+# is replaced atomically: a killed or failed build leaves the last good store in use.
+
+MANIFEST = "coderef-manifest.json"
+KEEP_BUILDS = 2  # the current build and the one before it (workers may still hold it open)
+
+
+def fingerprint(paths) -> str:
+    """Changes whenever a file is added, removed, resized or touched (or the engine changes)."""
+    digest = hashlib.sha256(f"pyoxigraph {ox.__version__}\n".encode())
+    for path in sorted(Path(p) for p in paths):
+        stat = path.stat()
+        digest.update(f"{path.resolve()}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:20]
+
+
+def current_build(store_dir: Path) -> Path | None:
+    """The build CURRENT names, if it is complete."""
+    try:
+        name = (store_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    build = store_dir / name
+    return build if name and (build / MANIFEST).is_file() else None
+
+
+def build_fingerprint(build: Path) -> str | None:
+    try:
+        return json.loads((build / MANIFEST).read_text(encoding="utf-8"))["fingerprint"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _point_current(store_dir: Path, name: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=store_dir, prefix=".CURRENT.")
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(name + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(tmp, store_dir / "CURRENT")
+
+
+def _sweep(store_dir: Path, keep: set) -> None:
+    """Remove unfinished builds and all but the last KEEP_BUILDS complete ones."""
+    builds = []
+    for entry in store_dir.iterdir():
+        if not entry.is_dir() or entry.name in keep:
+            continue
+        if entry.name.startswith(".build-") or not (entry / MANIFEST).is_file():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            builds.append(entry)
+    builds.sort(key=lambda b: (b / MANIFEST).stat().st_mtime, reverse=True)
+    for stale in builds[max(KEEP_BUILDS - len(keep), 0):]:
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def build_persisted(paths, store_dir, progress=None) -> Path:
+    """Parse every file (DataError names file and line), write them to a new on-disk store
+    in a temporary directory, rename it into place and make it CURRENT. Returns the build."""
+    paths = list(paths)
+    store_dir = Path(store_dir)
+    store_dir.mkdir(parents=True, exist_ok=True)
+    fp = fingerprint(paths)
+    quads = parse_files(paths, progress)  # before touching the disk: a bad file changes nothing
+    tmp = Path(tempfile.mkdtemp(dir=store_dir, prefix=".build-"))
+    try:
+        store = ox.Store(str(tmp))
+        store.bulk_extend(quads)
+        store.flush()
+        store.optimize()
+        triples = len(store)
+        del store  # closes the database before it is renamed
+        manifest = {"fingerprint": fp, "triples": triples, "engine": f"pyoxigraph {ox.__version__}",
+                    "files": [str(p) for p in paths]}
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        build = store_dir / fp
+        if build.exists():  # an earlier build of the same files that CURRENT no longer names
+            shutil.rmtree(build)
+        os.replace(tmp, build)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _point_current(store_dir, build.name)
+    return build
+
+
+class _BuildLock:
+    """One builder at a time per store directory, across processes."""
+
+    def __init__(self, store_dir: Path):
+        store_dir.mkdir(parents=True, exist_ok=True)
+        self.path = store_dir / ".lock"
+
+    def __enter__(self):
+        self.file = open(self.path, "a+")  # noqa: SIM115 (held until __exit__)
+        fcntl.flock(self.file, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
+
+
+def ensure_persisted(paths, store_dir, progress=None) -> tuple[Path, str | None]:
+    """The build matching the files, rebuilt only when they changed. Returns (build, problem):
+    when a rebuild fails and an older build exists, that build and the reason (file and
+    line) it is stale; with no older build the DataError is raised."""
+    paths = list(paths)
+    store_dir = Path(store_dir)
+    fp = fingerprint(paths)
+    build = current_build(store_dir)
+    if build is not None and build_fingerprint(build) == fp:
+        return build, None
+    with _BuildLock(store_dir):
+        build = current_build(store_dir)  # another process may have built it meanwhile
+        if build is not None and build_fingerprint(build) == fp:
+            return build, None
+        kept = store_dir / fp
+        if kept.is_dir() and build_fingerprint(kept) == fp:  # the files went back to a kept build
+            _point_current(store_dir, fp)
+            return kept, None
+        try:
+            fresh = build_persisted(paths, store_dir, progress)
+        except DataError as err:
+            if build is None:
+                raise
+            log.warning("kept the last good store %s: %s", build, err)
+            return build, str(err)
+        _sweep(store_dir, keep={fresh.name})
+        return fresh, None
+
+
+def open_persisted(paths, store_dir, progress=None) -> tuple[ox.Store, str | None]:
+    """A read-only handle on the up-to-date build (see ensure_persisted)."""
+    build, problem = ensure_persisted(paths, store_dir, progress)
+    return ox.Store.read_only(str(build)), problem
 
 
 class Holder:

@@ -12,10 +12,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-import simple_icd_10_cm as icd
-
 from . import config as cfg
 from .errors import BadRequest
+
+
+class _Package:
+    """simple_icd_10_cm, imported on first use: the import parses the whole code set (~3 s
+    of CPU, ~100 MB), which `coderef` registering this subcommand must not cost every
+    process (the server's workers among them)."""
+
+    def __getattr__(self, name):
+        import simple_icd_10_cm  # noqa: PLC0415
+
+        return getattr(simple_icd_10_cm, name)
+
+
+icd = _Package()
 
 RELEASE_DATE = "2026-04-01"
 ID = "https://w3id.org/coderef/id/icd10cm/"
@@ -50,6 +62,12 @@ def check(code: str) -> str:
     return dotted
 
 
+def all_codes() -> list[str]:
+    """Every category and code of the set, once (the package lists the few categories
+    that share a notation with their block twice)."""
+    return list(dict.fromkeys(c for c in icd.get_all_codes(with_dots=True) if is_code(c)))
+
+
 def with_ancestors(codes) -> list[str]:
     seen = set()
     for code in codes:
@@ -74,7 +92,9 @@ def concept(code: str) -> str:
         "    cr:codeStatus <https://w3id.org/coderef/id/vocab/code-status/active> ;",
         "    cr:confidence <https://w3id.org/coderef/id/vocab/confidence/confirmed> ;",
     ]
-    if parent and is_code(parent):
+    # A few categories share their notation with the block above them (B10, C7A, ...): the
+    # package then names the category its own parent; a concept is never broader than itself.
+    if parent and parent != code and is_code(parent):
         lines.append(f"    skos:broader <{ID}{parent}> ;")
     lines.append("    dct:source <https://w3id.org/coderef/id/source/icd10cm-2026> .")
     return "\n".join(lines)
@@ -99,7 +119,7 @@ def write_atomically(path: Path, chunks) -> None:
 
 def build(out: Path, codes=None, progress=None) -> int:
     """Write the given codes (with ancestors), or the whole code set, as Turtle. Returns the count."""
-    selected = with_ancestors(codes) if codes else [c for c in icd.get_all_codes(with_dots=True) if is_code(c)]
+    selected = with_ancestors(codes) if codes else all_codes()
     total = len(selected)
 
     def chunks():

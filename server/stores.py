@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from . import config as cfg
-from .errors import BadRequest
+from .errors import BadRequest, ConfigError
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
@@ -68,9 +68,13 @@ class EmbeddedStore:
 
     kind = "embedded"
 
-    def __init__(self, store: ox.Store, settings: dict | None = None):
+    def __init__(self, store: ox.Store, settings: dict | None = None, read_only: bool = False,
+                 stale: str | None = None):
         self.store = store
         self.settings = cfg.resolve(settings)
+        self.read_only = read_only
+        # Why the data on disk is newer than what is served (a rebuild failed), or None.
+        self.stale = stale
 
     def _run(self, query: str, bindings):
         substitutions = {ox.Variable(k): to_oxigraph(v) for k, v in (bindings or {}).items()}
@@ -118,13 +122,24 @@ class EmbeddedStore:
         return len(self.store)
 
 
+STORE_KINDS = ("memory", "persisted")
+
+
 def open_store(settings: dict | None = None, progress=None):
-    """The store the settings ask for: remote when SPARQL_ENDPOINT is set, else embedded."""
+    """The store the settings ask for: remote when SPARQL_ENDPOINT is set, else embedded,
+    in memory or persisted (STORE)."""
     settings = cfg.resolve(settings)
     if settings.get("SPARQL_ENDPOINT"):
         from .remote import RemoteStore  # noqa: PLC0415 (optional backend)
 
         return RemoteStore(settings)
-    from .graph import load_store
+    from .graph import load_store, open_persisted
 
-    return EmbeddedStore(load_store(cfg.data_files(settings), progress), settings)
+    kind = settings.get("STORE") or "memory"
+    if kind not in STORE_KINDS:
+        raise ConfigError(f"STORE is {kind!r}; use one of {', '.join(STORE_KINDS)}")
+    files = cfg.data_files(settings)
+    if kind == "persisted":
+        store, stale = open_persisted(files, cfg.folder(settings, "STORE_DIR"), progress)
+        return EmbeddedStore(store, settings, read_only=True, stale=stale)
+    return EmbeddedStore(load_store(files, progress), settings)
