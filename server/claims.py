@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-import simple_icd_10_cm as icd
+from .icd10cm import icd  # the code set loads on first use (~3 s, ~100 MB)
 
 from . import config as cfg
 from .errors import BadRequest, ConfigError

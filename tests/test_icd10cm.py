@@ -96,8 +96,6 @@ def test_no_code_is_broader_than_itself(module_alone):
     assert list(module_alone.query(SELF_BROADER)) == []
 
 
-@pytest.mark.xfail(strict=True, reason="data/icd10cm-indications.ttl was generated before the self-parent fix "
-                   "(E89 skos:broader E89): regenerate it, then drop this mark")
 def test_the_shipped_subset_has_no_code_broader_than_itself(repo_root):
     subset = ox.Store()
     subset.bulk_load(path=str(repo_root / "data" / "icd10cm-indications.ttl"), format=ox.RdfFormat.TURTLE)
@@ -128,8 +126,7 @@ def test_concepts_carry_the_release_date_through_their_scheme(module_store):
 def test_the_shipped_subset_is_the_module_restricted(module_alone, repo_root, tmp_path):
     """data/icd10cm-indications.ttl and the module say the same about the same codes, so
     loading both only dedupes; and the subset is regenerated, not hand-edited."""
-    # Self-parent statements are the defect the test above guards (xfail until regenerated).
-    subset = {q for q in ox.parse(path=str(repo_root / "data" / "icd10cm-indications.ttl")) if q.subject != q.object}
+    subset = set(ox.parse(path=str(repo_root / "data" / "icd10cm-indications.ttl")))
     assert subset and all(q in module_alone for q in subset)
     notations = [str(q.object.value) for q in subset if q.predicate.value.endswith("#notation")]
     regenerated = tmp_path / "subset.ttl"
