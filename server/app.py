@@ -11,6 +11,8 @@ def wants_json() -> bool:
     """API paths and clients that prefer JSON get the JSON error shape."""
     if request.path.startswith("/api/") or request.path.startswith("/sparql"):
         return True
+    if request.accept_mimetypes.provided and not request.accept_mimetypes.accept_html:
+        return True  # a program that takes no HTML (e.g. asks for JSON-LD) gets the JSON shape
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"
 
