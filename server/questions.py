@@ -13,10 +13,14 @@ remote backend injecting VALUES there gets the same answer as the embedded one.
 """
 
 import csv
+import functools
+import hashlib
 import io
 import json
+import os
 import re
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,7 +33,8 @@ from .errors import BadRequest, CoderefError, NotFound
 from .namespaces import CR, ID, SKOS, XSD
 from .stores import IRI, Literal
 
-__all__ = ["Answer", "Catalogue", "HeaderError", "Param", "Question", "get_catalogue", "init_app", "load_catalogue", "plain"]
+__all__ = ["Answer", "Catalogue", "HeaderError", "Param", "PortabilityCache", "Question", "check_cache", "get_catalogue",
+           "init_app", "load_catalogue", "plain"]
 
 PARAM_TYPES = ("code", "icd10cm", "payer", "date", "string", "integer")
 HEADER_KEYS = {"summary", "description", "params", "tags"}
@@ -173,7 +178,7 @@ def _param(path, raw) -> Param:
     return Param(name, kind, required, default, str(raw.get("description") or ""))
 
 
-def read_question(path) -> Question:
+def read_question(path, portable=None) -> Question:
     path = Path(path)
     qid = path.stem
     if not QUESTION_ID.match(qid):
@@ -208,8 +213,11 @@ def read_question(path) -> Question:
     if len(set(names)) != len(names):
         raise HeaderError(path, "a parameter is declared twice")
     key = (query, tuple(p.name for p in params))
-    columns = _CHECKED.get(key) or _check_query(path, query, params)
-    _CHECKED[key] = columns
+    columns = _CHECKED.get(key)
+    if columns is None:
+        columns = _CHECKED[key] = _check_query(path, query, params, portable)
+    elif portable is not None:
+        portable.add(query, params)  # checked earlier in this process: the file keeps it
     return Question(qid, summary.strip(), str(header.get("description") or "").strip(), params,
                     tuple(tags), query, path, columns)
 
@@ -219,9 +227,10 @@ def read_question(path) -> Question:
 _CHECKED: dict = {}
 
 
-def _check_query(path, query: str, params):
+def _check_query(path, query: str, params, portable=None):
     """Parse the query with both engines and check the parameters are outer variables;
-    the names of the columns it projects."""
+    the names of the columns it projects. `portable`, a PortabilityCache, may vouch for
+    the rdflib half (the Oxigraph parse is a few ms and always runs)."""
     try:
         solutions = ox.Store().query(query)  # an empty store: parses, and nothing can run long
     except SyntaxError as err:
@@ -229,6 +238,17 @@ def _check_query(path, query: str, params):
     if not isinstance(solutions, ox.QuerySolutions):
         raise HeaderError(path, "a question is a SELECT query")
     columns = tuple(v.value for v in solutions.variables)
+    if portable is not None and portable.vouches(query, params):
+        return columns
+    _check_portable(path, query, params)
+    if portable is not None:
+        portable.add(query, params)
+    return columns
+
+
+def _check_portable(path, query: str, params) -> None:
+    """The query is SPARQL 1.1 as rdflib reads it, and every parameter is a variable of the
+    outer WHERE group, outside sub-SELECTs and BINDs."""
     from rdflib.plugins.sparql.parser import parseQuery  # portable SPARQL 1.1 for remote stores
     from pyparsing import ParseException
 
@@ -248,7 +268,72 @@ def _check_query(path, query: str, params):
             raise HeaderError(path, f"parameter {name!r} appears inside a subquery; use it only in the outer WHERE group")
         if name not in outer:
             raise HeaderError(path, f"parameter {name!r} appears nowhere in the outer WHERE group")
-    return columns
+
+
+# Bump when _check_portable checks more: results recorded by an older check are then redone.
+PORTABILITY_CHECK = 1
+CHECK_CACHE = "question-checks.json"
+
+
+@functools.cache
+def _rdflib_version() -> str:
+    from importlib.metadata import version  # not rdflib itself: importing it costs more than the cache saves
+
+    return version("rdflib")
+
+
+class PortabilityCache:
+    """Which queries passed the rdflib check, kept in a small JSON file so that a worker
+    starting over the same queries skips the parse (~0.1 s a file). Keyed by a hash of the
+    query text, the parameter names, the rdflib version and PORTABILITY_CHECK: any change
+    to one of them is checked again. Only passes are recorded, so a query that fails keeps
+    failing at every start. A file that cannot be read or written is just no cache."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.known: set[str] = set()
+        self.used: set[str] = set()
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and isinstance(data.get("passed"), list):
+                self.known = {k for k in data["passed"] if isinstance(k, str)}
+        except (OSError, ValueError):
+            pass
+
+    @staticmethod
+    def key(query: str, params) -> str:
+        text = json.dumps([PORTABILITY_CHECK, _rdflib_version(), [p.name for p in params], query])
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def vouches(self, query: str, params) -> bool:
+        key = self.key(query, params)
+        if key in self.known:
+            self.used.add(key)
+            return True
+        return False
+
+    def add(self, query: str, params) -> None:
+        self.used.add(self.key(query, params))
+
+    def save(self) -> None:
+        """Write the keys of this catalogue, atomically, when they differ from the file's."""
+        if self.used == self.known:
+            return
+        tmp = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".question-checks-", suffix=".json", dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"passed": sorted(self.used)}, f)
+            os.chmod(tmp, 0o644)  # workers may run as another user than the build
+            os.replace(tmp, self.path)
+            self.known = set(self.used)
+        except OSError:
+            if tmp:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
 
 
 def _variables(node, subqueries: bool) -> set:
@@ -293,11 +378,22 @@ def _variables_in_binds(node) -> set:
     return found
 
 
-def load_catalogue(folder) -> "Catalogue":
+def load_catalogue(folder, cache=None) -> "Catalogue":
+    """The questions of a folder; `cache`, a JSON file recording the queries that passed
+    the rdflib check (see PortabilityCache), makes a second start cheaper."""
     folder = Path(folder)
     if not folder.is_dir():  # a root without questions (a test's data-only copy) has none
         return Catalogue([])
-    return Catalogue([read_question(p) for p in sorted(folder.glob("*.rq"))])
+    portable = PortabilityCache(cache) if cache is not None else None
+    catalogue = Catalogue([read_question(p, portable) for p in sorted(folder.glob("*.rq"))])
+    if portable is not None:
+        portable.save()
+    return catalogue
+
+
+def check_cache(settings: dict) -> Path:
+    """Beside the store directory (var/ by default), not in it: a store is rebuilt as a whole."""
+    return cfg.folder(settings, "STORE_DIR").parent / CHECK_CACHE
 
 
 # ------------------------------------------------------------------ binding values
@@ -459,7 +555,7 @@ class Catalogue:
 # ------------------------------------------------------------------ Flask and CLI
 
 def init_app(app):
-    app.extensions["coderef.questions"] = load_catalogue(cfg.folder(app.config, "QUERIES_DIR"))
+    app.extensions["coderef.questions"] = load_catalogue(cfg.folder(app.config, "QUERIES_DIR"), check_cache(app.config))
 
 
 def get_catalogue() -> Catalogue:
@@ -495,7 +591,7 @@ def cmd_query(args) -> int:
     from .stores import open_store
 
     settings = settings_from(args)
-    catalogue = load_catalogue(cfg.folder(settings, "QUERIES_DIR"))
+    catalogue = load_catalogue(cfg.folder(settings, "QUERIES_DIR"), check_cache(settings))
     if args.question is None:
         for q in catalogue:
             params = " ".join(f"{p.name}={p.type}{'' if p.required else '?'}" for p in q.params)
