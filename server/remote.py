@@ -166,7 +166,8 @@ class RemoteStore:
         sparql = SPARQLWrapper(self.endpoint, agent="coderef")
         sparql.setMethod(POST)  # a long query never meets a URL length limit
         sparql.setOnlyConneg(True)  # no `format=` parameters some servers reject
-        sparql.setTimeout(self.timeout)
+        # SPARQLWrapper's setTimeout truncates to int (0.3 s -> 0, i.e. no limit at all); urlopen takes a float.
+        sparql.timeout = self.timeout
         if self.settings.get("SPARQL_USER"):
             sparql.setCredentials(self.settings["SPARQL_USER"], self.settings.get("SPARQL_PASSWORD") or "")
         sparql.setQuery(query)
