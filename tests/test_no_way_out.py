@@ -9,52 +9,14 @@ error shape on machine paths, never a 500) and leave the listener untouched. Bot
 """
 
 import json
-import socket
-import threading
-import time
 
 import pytest
 
+from listener import Listener
 from server.cli import main as coderef
 
 PASSWD_MARK = "root:x:0:0"  # the first line of /etc/passwd on Debian
 PASSWD = "file:///etc/passwd"
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that records every connection it is offered."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.connections = 0
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/"
-
-    def _accept(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def quiet_for(self, seconds: float = 0.1) -> bool:
-        time.sleep(seconds)  # let the accepting thread count what is already queued
-        return self.connections == 0
-
-    def close(self):
-        self._stop.set()
-        self.thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture

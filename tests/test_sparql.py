@@ -8,9 +8,7 @@ on 127.0.0.1 that records every connection: a refusal must leave it untouched.
 import csv
 import io
 import json
-import socket
 import threading
-import time
 import urllib.error
 from urllib.parse import quote
 
@@ -21,6 +19,7 @@ from SPARQLWrapper import SPARQLExceptions as sw_errors
 from werkzeug.serving import make_server
 
 from server import create_app
+from listener import Listener
 from server.cli import main as coderef
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -55,42 +54,6 @@ def server_url(app):
     yield f"http://127.0.0.1:{server.server_port}/sparql"
     server.shutdown()
     thread.join(5)
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that records every connection it is offered."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.connections = 0
-        self._stop = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/sparql"
-
-    def _accept(self):
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def quiet_for(self, seconds: float = 0.1) -> bool:
-        time.sleep(seconds)  # let the accepting thread count what is already queued
-        return self.connections == 0
-
-    def close(self):
-        self._stop.set()
-        self.thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture
