@@ -15,7 +15,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 import rdflib
-from rdflib.namespace import RDF, SH
+from rdflib.namespace import SH
 
 from server import config as cfg
 from server.cli import main as coderef
