@@ -26,6 +26,15 @@ DEFAULTS = {
     "STORE_DIR": "var/store",
     "QUERY_TIMEOUT": 10.0,  # seconds
     "RESULT_CAP": 5000,  # rows
+    # Seconds between checks of ontology/ and data/ for changes (an import, an edit): a
+    # changed file set is reloaded without a restart. 0 or less: never reload by itself.
+    "RELOAD_INTERVAL": 2.0,
+    # Run embedded-store queries in child processes killed past QUERY_TIMEOUT (pyoxigraph
+    # cannot cancel a query); `coderef serve` turns it on. Each child's address space is
+    # capped at QUERY_MEMORY_MB; a threaded server runs up to QUERY_PROCESSES at once.
+    "QUERY_ISOLATION": False,
+    "QUERY_MEMORY_MB": 2048,
+    "QUERY_PROCESSES": 2,
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes of a request body
 }
 
@@ -38,6 +47,9 @@ ENVIRONMENT = {
     "CODEREF_STORE_DIR": "STORE_DIR",
     "CODEREF_QUERY_TIMEOUT": "QUERY_TIMEOUT",
     "CODEREF_RESULT_CAP": "RESULT_CAP",
+    "CODEREF_RELOAD_INTERVAL": "RELOAD_INTERVAL",
+    "CODEREF_QUERY_ISOLATION": "QUERY_ISOLATION",
+    "CODEREF_QUERY_MEMORY_MB": "QUERY_MEMORY_MB",
 }
 
 
@@ -50,7 +62,10 @@ def from_environment(environ=None) -> dict:
         if value in (None, ""):
             continue
         default = DEFAULTS[key]
-        settings[key] = type(default)(value) if isinstance(default, (int, float)) else value
+        if isinstance(default, bool):  # before int: bool("0") would be True
+            settings[key] = value.strip().lower() in ("1", "true", "yes", "on")
+        else:
+            settings[key] = type(default)(value) if isinstance(default, (int, float)) else value
     return settings
 
 

@@ -13,12 +13,13 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from . import config as cfg
-from .errors import DataError
+from .errors import CoderefError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -219,22 +220,60 @@ def open_persisted(paths, store_dir, progress=None) -> tuple[ox.Store, str | Non
 
 
 class Holder:
-    """Holds the serving store and swaps it only for one that loaded completely."""
+    """Holds the serving store and swaps it only for one that loaded completely.
+
+    `refresh()` (called by get_store) notices when the files of ontology/ and data/ change
+    (an import, an edit) and reloads them without a restart; a reload that fails keeps the
+    last good store serving and keeps the reason in `reload_error`."""
 
     def __init__(self, settings: dict):
         self.settings = settings
         self._lock = threading.Lock()
         self.store = None
         self.files: list[Path] = []
+        self.seen = None  # fingerprint of the files at the last (re)load attempt
+        self.checked_at = 0.0
+        self.reload_error: str | None = None
 
     def load(self):
         from .stores import open_store
 
+        files = cfg.data_files(self.settings)
+        seen = fingerprint(files)
         store = open_store(self.settings)  # raises before the swap on any error
         with self._lock:
             self.store = store
-            self.files = cfg.data_files(self.settings)
+            self.files = files
+            self.seen = seen
+            self.checked_at = time.monotonic()
+            self.reload_error = getattr(store, "stale", None)
         return store
+
+    def refresh(self):
+        """Reload if the files changed since the last attempt, looking at most once every
+        RELOAD_INTERVAL seconds (a stat of each file: cheap beside a request)."""
+        interval = float(self.settings.get("RELOAD_INTERVAL") or 0)
+        if interval <= 0 or self.settings.get("SPARQL_ENDPOINT"):
+            return  # a remote endpoint's data is loaded with `coderef load`, not from files
+        now = time.monotonic()
+        if now - self.checked_at < interval or not self._lock.acquire(blocking=False):
+            return
+        try:
+            self.checked_at = now
+            try:
+                seen = fingerprint(cfg.data_files(self.settings))
+            except OSError:  # a file vanished between listing and stat: look again next time
+                return
+            if seen == self.seen:
+                return
+            self.seen = seen  # one attempt per change, not one per request
+        finally:
+            self._lock.release()
+        try:
+            self.load()
+        except CoderefError as err:
+            self.reload_error = err.message
+            log.warning("reload failed, the last good graph keeps serving: %s", err.message)
 
 
 def init_app(app):
@@ -247,4 +286,6 @@ def get_store():
     """The store of the current application."""
     from flask import current_app
 
-    return current_app.extensions["coderef.graph"].store
+    holder = current_app.extensions["coderef.graph"]
+    holder.refresh()
+    return holder.store
