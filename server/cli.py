@@ -39,6 +39,9 @@ def serving_settings(args) -> dict:
         settings["STORE"] = args.store
     elif "STORE" not in cfg.from_environment() and not settings.get("SPARQL_ENDPOINT"):
         settings["STORE"] = "persisted"
+    # In production a runaway query is stopped, not merely abandoned (server/isolation.py);
+    # CODEREF_QUERY_ISOLATION=0 turns it off.
+    settings["QUERY_ISOLATION"] = cfg.from_environment().get("QUERY_ISOLATION", True)
     return settings
 
 
@@ -67,7 +70,9 @@ def prepare(settings: dict) -> int:
     then forks hands its workers locks held by threads that do not exist there; they hang."""
     import multiprocessing
 
-    child = multiprocessing.get_context("spawn").Process(target=_prepare_in_child, args=(settings,))
+    child = multiprocessing.get_context("spawn").Process(target=_prepare_in_child,
+                                                       # a check only: no query processes
+                                                       args=({**settings, "QUERY_ISOLATION": False},))
     child.start()
     child.join()
     return 0 if child.exitcode == 0 else (child.exitcode if child.exitcode and child.exitcode > 0 else 2)

@@ -69,12 +69,19 @@ class EmbeddedStore:
     kind = "embedded"
 
     def __init__(self, store: ox.Store, settings: dict | None = None, read_only: bool = False,
-                 stale: str | None = None):
+                 stale: str | None = None, source=None):
         self.store = store
         self.settings = cfg.resolve(settings)
         self.read_only = read_only
         # Why the data on disk is newer than what is served (a rebuild failed), or None.
         self.stale = stale
+        # QUERY_ISOLATION: queries run in child processes that open `source`, the same data
+        # ("persisted", build) or ("files", paths), and are killed past QUERY_TIMEOUT.
+        self.isolation = None
+        if source is not None and self.settings.get("QUERY_ISOLATION"):
+            from .isolation import QueryProcesses  # noqa: PLC0415
+
+            self.isolation = QueryProcesses(source, self.settings)
 
     def _run(self, query: str, bindings):
         substitutions = {ox.Variable(k): to_oxigraph(v) for k, v in (bindings or {}).items()}
@@ -93,6 +100,8 @@ class EmbeddedStore:
 
     def select(self, query: str, bindings=None, cap: int | None = None) -> Result:
         cap = self.settings["RESULT_CAP"] if cap is None else cap
+        if self.isolation is not None:
+            return self.isolation.run("select", query, bindings, cap)
         solutions = self._run(query, bindings)
         if not isinstance(solutions, ox.QuerySolutions):
             raise BadRequest("expected a SELECT query")
@@ -106,6 +115,8 @@ class EmbeddedStore:
         return result
 
     def ask(self, query: str, bindings=None) -> bool:
+        if self.isolation is not None:
+            return self.isolation.run("ask", query, bindings)
         answer = self._run(query, bindings)
         if not isinstance(answer, ox.QueryBoolean):
             raise BadRequest("expected an ASK query")
@@ -113,6 +124,8 @@ class EmbeddedStore:
 
     def construct(self, query: str, bindings=None) -> list:
         """Triples of a CONSTRUCT or DESCRIBE query, as pyoxigraph triples."""
+        if self.isolation is not None:
+            return self.isolation.run("construct", query, bindings)
         triples = self._run(query, bindings)
         if not isinstance(triples, ox.QueryTriples):
             raise BadRequest("expected a CONSTRUCT or DESCRIBE query")
@@ -133,13 +146,14 @@ def open_store(settings: dict | None = None, progress=None):
         from .remote import RemoteStore  # noqa: PLC0415 (optional backend)
 
         return RemoteStore(settings)
-    from .graph import load_store, open_persisted
+    from .graph import ensure_persisted, load_store
 
     kind = settings.get("STORE") or "memory"
     if kind not in STORE_KINDS:
         raise ConfigError(f"STORE is {kind!r}; use one of {', '.join(STORE_KINDS)}")
     files = cfg.data_files(settings)
     if kind == "persisted":
-        store, stale = open_persisted(files, cfg.folder(settings, "STORE_DIR"), progress)
-        return EmbeddedStore(store, settings, read_only=True, stale=stale)
-    return EmbeddedStore(load_store(files, progress), settings)
+        build, stale = ensure_persisted(files, cfg.folder(settings, "STORE_DIR"), progress)
+        return EmbeddedStore(ox.Store.read_only(str(build)), settings, read_only=True, stale=stale,
+                             source=("persisted", build))
+    return EmbeddedStore(load_store(files, progress), settings, source=("files", files))
