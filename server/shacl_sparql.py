@@ -331,11 +331,14 @@ class _Compiler:
         raise Unsupported(f"constraint {c}")
 
     def check_supported(self, shape, nested=False):
-        for p in set(self.g.predicates(shape)):
-            if p == SH.sparql and nested:
-                raise Unsupported("sh:sparql in a nested shape")
-            if str(p).startswith(str(SH)) and p not in _DESCRIPTIVE | _PER_VALUE | _PER_FOCUS:
-                raise Unsupported(f"{self.g.qname(p)}")
+        predicates = set(self.g.predicates(shape))
+        if SH.sparql in predicates and nested:
+            raise Unsupported("sh:sparql in a nested shape")
+        # Every untranslated term, in a stable order: the reason the report gives is repeatable.
+        unknown = sorted(self.g.qname(p) for p in predicates
+                         if str(p).startswith(str(SH)) and p not in _DESCRIPTIVE | _PER_VALUE | _PER_FOCUS)
+        if unknown:
+            raise Unsupported(", ".join(unknown))
         if nested and self.g.value(shape, SH.deactivated) is not None:
             raise Unsupported("sh:deactivated in a nested shape")
 
