@@ -152,14 +152,17 @@ def percentile(values, p: float) -> float:
 class Serve:
     """`coderef serve` on a free port of 127.0.0.1, its store in a temporary folder."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, query_timeout: float | None = None):
         self.workers = workers
+        self.query_timeout = query_timeout
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="coderef-load-"))
 
     def __enter__(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("CODEREF_")}
         env["CODEREF_STORE_DIR"] = str(self.folder / "store")
+        if self.query_timeout:
+            env["CODEREF_QUERY_TIMEOUT"] = str(self.query_timeout)
         command = [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--workers",
                    str(self.workers), "--quiet", "--store", "persisted"]
         self.log = open(self.folder / "serve.log", "w+b")  # noqa: SIM115 (closed in __exit__)
@@ -267,6 +270,8 @@ def main(argv=None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers when starting the server")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds one request may take (default 30)")
+    parser.add_argument("--query-timeout", type=float, default=None,
+                        help="the server's query time limit in seconds (default: its own, 10)")
     parser.add_argument("--explosive", action="store_true", help="one more client firing a cross-product query")
     parser.add_argument("--explosive-query", default="select",
                         help="'select' (SELECT *, cut by the result cap), 'count' (COUNT(*), no cap helps) or a query")
@@ -278,7 +283,7 @@ def main(argv=None) -> int:
         rec, elapsed = run((parts.hostname, parts.port or 80), args)
         report(rec, elapsed, args, f"{args.url} ({machine})")
         return 0
-    with Serve(args.workers) as server:
+    with Serve(args.workers, args.query_timeout) as server:
         print(f"coderef serve: {args.workers} gunicorn workers, persisted store, ready in {server.ready_s:.1f} s",
               file=sys.stderr)
         rec, elapsed = run(("127.0.0.1", server.port), args)
