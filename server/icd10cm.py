@@ -7,12 +7,11 @@ package (April 2026 release). Two uses:
 - the whole code set as the optional module data/modules/icd10cm.ttl (git-ignored).
 """
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from . import config as cfg
+from .files import write_atomically
 from .errors import BadRequest
 
 
@@ -98,23 +97,6 @@ def concept(code: str) -> str:
         lines.append(f"    skos:broader <{ID}{parent}> ;")
     lines.append("    dct:source <https://w3id.org/coderef/id/source/icd10cm-2026> .")
     return "\n".join(lines)
-
-
-def write_atomically(path: Path, chunks) -> None:
-    """Write to a temporary file beside `path`, then rename: readers see old or new, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            for chunk in chunks:
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def build(out: Path, codes=None, progress=None) -> int:

@@ -34,6 +34,7 @@ import rdflib
 from rdflib.namespace import DCTERMS, RDF, XSD
 
 from . import config as cfg
+from .files import write_atomically
 from .errors import BadRequest, DataError
 from .graph import parse_file
 from .namespaces import CR, ID, SCHEMA, SKOS
@@ -396,34 +397,8 @@ def to_turtle(g: rdflib.Graph, table: Path) -> str:
 # ------------------------------------------------------------------ writing
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers, and a crash at any point, see either the old
-    file or the whole new one: a temporary file in the same folder (same filesystem, so the
-    rename is atomic), flushed to disk before it replaces the target."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644  # like the hand-written files beside it (mkstemp would give 0600)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX, suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as out:
-            out.write(text.encode("utf-8"))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    # The rename itself is durable only once the folder is synced.
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    """Write `text` to `path`: old file or whole new one, whatever happens (server/files.py)."""
+    write_atomically(path, [text], prefix=TEMP_PREFIX)
 
 
 def sweep_temporaries(folder: Path) -> None:

@@ -17,10 +17,8 @@ import functools
 import hashlib
 import io
 import json
-import os
 import re
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,6 +27,7 @@ import pyoxigraph as ox
 import yaml
 
 from . import config as cfg
+from .files import write_atomically
 from .errors import BadRequest, CoderefError, NotFound
 from .namespaces import CR, ID, SKOS, XSD
 from .stores import IRI, Literal
@@ -319,21 +318,11 @@ class PortabilityCache:
         """Write the keys of this catalogue, atomically, when they differ from the file's."""
         if self.used == self.known:
             return
-        tmp = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".question-checks-", suffix=".json", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"passed": sorted(self.used)}, f)
-            os.chmod(tmp, 0o644)  # workers may run as another user than the build
-            os.replace(tmp, self.path)
+            write_atomically(self.path, [json.dumps({"passed": sorted(self.used)})], prefix=".question-checks-")
             self.known = set(self.used)
         except OSError:
-            if tmp:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+            pass  # an unwritable location means no cache, not an error
 
 
 def _variables(node, subqueries: bool) -> set:
