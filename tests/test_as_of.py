@@ -10,17 +10,9 @@ effective Sept 26, 2025; BCBS Minnesota IV-09-008 effective Apr 27, 2020, replac
 
 import pytest
 
+from answers import column, run
+
 ID = "https://w3id.org/coderef/id/"
-
-
-def run(app, qid, **params):
-    catalogue = app.extensions["coderef.questions"]
-    store = app.extensions["coderef.graph"].store
-    return catalogue.run(store, qid, params).records()
-
-
-def column(records, name) -> set:
-    return {r[name] for r in records if r.get(name) is not None}
 
 
 def test_code_not_yet_effective(app):

@@ -13,20 +13,11 @@ from html import unescape
 
 import pytest
 
+from answers import column, run
 from server import create_app
 
 ID = "https://w3id.org/coderef/id/"
 SECONDARY = ID + "vocab/source-kind/secondary"
-
-
-def run(app, qid, **params):
-    catalogue = app.extensions["coderef.questions"]
-    store = app.extensions["coderef.graph"].store
-    return catalogue.run(store, qid, params).records()
-
-
-def column(records, name) -> set:
-    return {r[name] for r in records if r.get(name) is not None}
 
 
 # ------------------------------------------------------------------ the questions

@@ -16,8 +16,8 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from werkzeug.serving import make_server
 
+from serving import served
 from server import create_app
 from server.errors import QueryTimeout
 from server.sparql import run_query
@@ -49,12 +49,8 @@ def isolated_app():
 @pytest.fixture(scope="module")
 def live(isolated_app):
     """The isolated app served by werkzeug, threaded, on 127.0.0.1; its base URL."""
-    server = make_server("127.0.0.1", 0, isolated_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with served(isolated_app) as base:
+        yield base
 
 
 def ask_sparql(base: str, query: str, timeout: float = 30.0) -> tuple[int, dict, float]:

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 import pytest
 import yaml
 
+from answers import column, run, where
 from server import create_app
 from server.errors import BadRequest, NotFound
 from server.questions import PARAM_TYPES, HeaderError, load_catalogue, read_question
@@ -28,21 +29,6 @@ FACTSHEET = ID + "source/factsheet"
 
 
 # ------------------------------------------------------------------ helpers
-
-def run(app, qid, **params):
-    """The records of one answer, through the app's own catalogue and store."""
-    catalogue = app.extensions["coderef.questions"]
-    store = app.extensions["coderef.graph"].store
-    return catalogue.run(store, qid, params).records()
-
-
-def where(records, **match):
-    return [r for r in records if all(r.get(k) == v for k, v in match.items())]
-
-
-def column(records, name) -> set:
-    return {r[name] for r in records if r.get(name) is not None}
-
 
 def header_of(path) -> dict:
     lines = []

@@ -8,7 +8,6 @@ on 127.0.0.1 that records every connection: a refusal must leave it untouched.
 import csv
 import io
 import json
-import threading
 import urllib.error
 from urllib.parse import quote
 
@@ -16,10 +15,10 @@ import pyoxigraph as ox
 import pytest
 from SPARQLWrapper import CSV, JSON, POST, POSTDIRECTLY, TSV, TURTLE, XML, SPARQLWrapper
 from SPARQLWrapper import SPARQLExceptions as sw_errors
-from werkzeug.serving import make_server
 
 from server import create_app
 from listener import Listener
+from serving import served
 from server.cli import main as coderef
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -48,12 +47,8 @@ CONSTRUCT {{ ?code skos:notation ?notation }} WHERE {{
 @pytest.fixture(scope="module")
 def server_url(app):
     """The app behind a real HTTP server on 127.0.0.1; the /sparql URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/sparql"
-    server.shutdown()
-    thread.join(5)
+    with served(app) as base:
+        yield base + "/sparql"
 
 
 @pytest.fixture

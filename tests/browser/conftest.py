@@ -5,12 +5,11 @@ Playwright drives Debian's /usr/bin/chromium (never a downloaded browser). A mis
 chromium is a failure with a message, not a skip: `make test` installs it.
 """
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
+from serving import served
 from server import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -23,12 +22,8 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 def live_server():
     """The base URL of the real app, served for the session."""
     app = create_app({"TESTING": True})
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with served(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
