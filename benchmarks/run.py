@@ -103,6 +103,8 @@ def worker(backend: str, root: Path, store_dir: Path, quick: bool, skip=()) -> d
     t = time.perf_counter()
     if backend == "rdflib":
         return rdflib_worker(files, catalogue, out, quick, skip)
+    import pyoxigraph as ox
+
     from server import graph
     from server.stores import EmbeddedStore
 
@@ -115,7 +117,8 @@ def worker(backend: str, root: Path, store_dir: Path, quick: bool, skip=()) -> d
     if backend == "oxigraph-memory":
         ox_store = graph.load_store(files)
     else:
-        ox_store, _ = graph.open_persisted(files, store_dir)
+        build, _ = graph.ensure_persisted(files, store_dir)  # as stores.open_store opens it
+        ox_store = ox.Store.read_only(str(build))
     out["load_s"] = time.perf_counter() - t
     store = EmbeddedStore(ox_store, settings)
     out["triples"] = len(store)

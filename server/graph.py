@@ -213,12 +213,6 @@ def ensure_persisted(paths, store_dir, progress=None) -> tuple[Path, str | None]
         return fresh, None
 
 
-def open_persisted(paths, store_dir, progress=None) -> tuple[ox.Store, str | None]:
-    """A read-only handle on the up-to-date build (see ensure_persisted)."""
-    build, problem = ensure_persisted(paths, store_dir, progress)
-    return ox.Store.read_only(str(build)), problem
-
-
 class Holder:
     """Holds the serving store and swaps it only for one that loaded completely.
 
