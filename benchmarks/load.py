@@ -46,20 +46,36 @@ EXPLOSIVE = {
 }
 SPARQL_JSON = {"Accept": "application/sparql-results+json"}
 
-# (kind, method, path, body, headers, checked): a client walks this list round-robin from
-# its own starting point, so every kind is asked all the time.
-MIX = [
-    ("page", "GET", "/", None, {}, False),
-    ("page", "GET", "/codes/0584T", None, {}, False),
-    ("page", "GET", "/coverage", None, {}, False),
-    ("question", "GET", "/api/questions/bundled_services?code=0584T", None, {}, True),
-    ("question", "GET", "/api/questions/code_summary?code=0584T", None, {}, True),
-    ("question", "GET", "/api/questions/payer_coverage?code=0584T", None, {}, True),
-    ("question", "GET", "/api/questions/billing_guidance?code=0584T", None, {}, True),
-    ("sparql", "GET", "/sparql?" + urllib.parse.urlencode({"query": SMALL_SELECT}), None, SPARQL_JSON, True),
-    ("sparql", "POST", "/sparql", SMALL_SELECT.encode(),
-     {**SPARQL_JSON, "Content-Type": "application/sparql-query"}, True),
-]
+# The 0584T family and its Medicare counterparts: clients ask about each in turn.
+CODES = ("0584T", "0585T", "0586T", "G0341", "G0342", "G0343")
+
+
+def mix() -> list:
+    """(kind, method, path, body, headers, checked): a client walks this list round-robin
+    from its own starting point, so every kind is asked all the time."""
+    pages = [("page", "GET", "/", None, {}, False), ("page", "GET", "/coverage", None, {}, False)]
+    pages += [("page", "GET", f"/codes/{code}", None, {}, False) for code in CODES]
+    questions = [("question", "GET", f"/api/questions/{q}?code={code}", None, {}, True)
+                 for code in CODES
+                 for q in ("bundled_services", "code_summary", "payer_coverage", "billing_guidance")]
+    sparql = [
+        ("sparql", "GET", "/sparql?" + urllib.parse.urlencode({"query": SMALL_SELECT.replace("0584T", code)}),
+         None, SPARQL_JSON, True)
+        for code in CODES
+    ] + [
+        ("sparql", "POST", "/sparql", SMALL_SELECT.replace("0584T", code).encode(),
+         {**SPARQL_JSON, "Content-Type": "application/sparql-query"}, True)
+        for code in CODES
+    ]
+    # Interleaved so that a client's next request is of another kind.
+    kinds = [pages, questions, sparql]
+    out = []
+    for i in range(max(map(len, kinds))):
+        out += [k[i % len(k)] for k in kinds]
+    return out
+
+
+MIX = mix()
 
 
 def free_port() -> int:
@@ -73,7 +89,7 @@ def request(host: str, port: int, method: str, path: str, body, headers, timeout
     try:
         conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
-        return response.status, response.read()
+        return response.status, response.read(), response.getheader("X-Coderef-Cache")
     finally:
         conn.close()
 
@@ -91,6 +107,7 @@ class Recorder:
         self.lock = threading.Lock()
         self.times = defaultdict(list)  # kind -> seconds of answered requests
         self.errors = defaultdict(Counter)  # kind -> status (or exception name) -> count
+        self.hits = 0  # answers the server took from its cache
 
     def add(self, kind: str, seconds: float, problem=None):
         with self.lock:
@@ -107,16 +124,19 @@ def client(n: int, target, expected: dict, stop_at: float, timeout: float, rec: 
         i += 1
         started = time.perf_counter()
         try:
-            status, data = request(host, port, method, path, body, headers, timeout)
+            status, data, cached = request(host, port, method, path, body, headers, timeout)
         except (OSError, http.client.HTTPException) as err:
             rec.add(kind, time.perf_counter() - started, type(err).__name__)
             continue
+        if cached == "hit":
+            with rec.lock:
+                rec.hits += 1
         problem = None
         if status != 200:
             problem = status
         elif checked:
             try:
-                if canonical(data) != expected[(method, path)]:
+                if canonical(data) != expected[(method, path, body)]:
                     problem = "wrong answer"
             except ValueError:
                 problem = "not JSON"
@@ -125,11 +145,14 @@ def client(n: int, target, expected: dict, stop_at: float, timeout: float, rec: 
 
 def explosive_client(target, query: str, stop_at: float, timeout: float, rec: Recorder):
     host, port = target
-    path = "/sparql?" + urllib.parse.urlencode({"query": query})
+    n = 0
     while time.monotonic() < stop_at:
+        # A new text each time (a comment line): no cache can spare the server any of them.
+        n += 1
+        path = "/sparql?" + urllib.parse.urlencode({"query": f"# explosive request {n}\n{query}"})
         started = time.perf_counter()
         try:
-            status, _ = request(host, port, "GET", path, None, SPARQL_JSON, timeout)
+            status, _, _ = request(host, port, "GET", path, None, SPARQL_JSON, timeout)
             problem = None if status in (200, 503, 504) else status
             label = status
         except (OSError, http.client.HTTPException) as err:
@@ -152,9 +175,11 @@ def percentile(values, p: float) -> float:
 class Serve:
     """`coderef serve` on a free port of 127.0.0.1, its store in a temporary folder."""
 
-    def __init__(self, workers: int, query_timeout: float | None = None):
+    def __init__(self, workers: int, threads: int, query_timeout: float | None = None, cache: bool = True):
         self.workers = workers
+        self.threads = threads
         self.query_timeout = query_timeout
+        self.cache = cache
         self.port = free_port()
         self.folder = Path(tempfile.mkdtemp(prefix="coderef-load-"))
 
@@ -163,8 +188,10 @@ class Serve:
         env["CODEREF_STORE_DIR"] = str(self.folder / "store")
         if self.query_timeout:
             env["CODEREF_QUERY_TIMEOUT"] = str(self.query_timeout)
+        if not self.cache:
+            env["CODEREF_CACHE_MB"] = "0"
         command = [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), "--workers",
-                   str(self.workers), "--quiet", "--store", "persisted"]
+                   str(self.workers), "--threads", str(self.threads), "--quiet", "--store", "persisted"]
         self.log = open(self.folder / "serve.log", "w+b")  # noqa: SIM115 (closed in __exit__)
         self.proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
@@ -199,11 +226,11 @@ def run(target, args) -> tuple[Recorder, float]:
     host, port = target
     expected = {}
     for kind, method, path, body, headers, checked in MIX:
-        status, data = request(host, port, method, path, body, headers, 60)
+        status, data, _ = request(host, port, method, path, body, headers, 60)
         if status != 200:
             raise RuntimeError(f"{method} {path} answers {status} before any load: {data[:300]!r}")
         if checked:
-            expected[(method, path)] = canonical(data)
+            expected[(method, path, body)] = canonical(data)
     rec = Recorder()
     started = time.monotonic()
     stop_at = started + args.duration
@@ -257,6 +284,8 @@ def report(rec: Recorder, elapsed: float, args, note: str):
         print("explosive client got: " + (", ".join(f"{n}x {s}" for s, n in sorted(answers.items(), key=str)) or "nothing"))
     if rec.errors["(all)"]:
         print("unfinished: " + ", ".join(f"{n}x {s}" for s, n in rec.errors["(all)"].items()))
+    if total:
+        print(f"answered from the server's cache: {rec.hits}/{len(total)} ({100 * rec.hits / len(total):.0f}%)")
     normal_errors = sum(sum(rec.errors[k].values()) for k in ("page", "question", "sparql"))
     p99 = percentile(total, 99) * 1000
     print(f"target (zero errors, p99 under 250 ms): {'met' if normal_errors == 0 and p99 < 250 else 'NOT met'} "
@@ -269,6 +298,8 @@ def main(argv=None) -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers when starting the server")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker when starting the server")
+    parser.add_argument("--no-cache", action="store_true", help="start the server with its answer cache off")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds one request may take (default 30)")
     parser.add_argument("--query-timeout", type=float, default=None,
                         help="the server's query time limit in seconds (default: its own, 10)")
@@ -283,11 +314,13 @@ def main(argv=None) -> int:
         rec, elapsed = run((parts.hostname, parts.port or 80), args)
         report(rec, elapsed, args, f"{args.url} ({machine})")
         return 0
-    with Serve(args.workers, args.query_timeout) as server:
+    with Serve(args.workers, args.threads, args.query_timeout, not args.no_cache) as server:
         print(f"coderef serve: {args.workers} gunicorn workers, persisted store, ready in {server.ready_s:.1f} s",
               file=sys.stderr)
         rec, elapsed = run(("127.0.0.1", server.port), args)
-    report(rec, elapsed, args, f"coderef serve on 127.0.0.1:{server.port}, {args.workers} workers ({machine})")
+    setup = (f"{args.workers} workers x {args.threads} threads, answer cache "
+             f"{'off' if args.no_cache else 'on'}, query limit {args.query_timeout or 10:g} s")
+    report(rec, elapsed, args, f"coderef serve on 127.0.0.1:{server.port}, {setup} ({machine})")
     killed = server.server_log.count("WORKER TIMEOUT")
     if killed:
         print(f"gunicorn killed {killed} worker(s) that ran past its 60 s timeout")

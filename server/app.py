@@ -3,7 +3,7 @@
 from flask import Flask, jsonify, render_template, request
 
 from . import config as cfg
-from . import graph, questions
+from . import cache, graph, questions
 from .errors import CoderefError
 
 
@@ -24,7 +24,7 @@ def error_response(message: str, status: int):
 
 
 # Modules of server/views/ that hold a blueprint `bp`, registered in this order.
-VIEWS = ("home", "api", "sparql", "linked_data", "pages", "claims", "changes", "consistency")
+VIEWS = ("home", "api", "sparql", "linked_data", "pages", "claims", "changes", "consistency", "status")
 
 
 def blueprints():
@@ -51,6 +51,7 @@ def create_app(config=None) -> Flask:
 
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
+    cache.init_app(app)
 
     @app.errorhandler(CoderefError)
     def coderef_error(err):

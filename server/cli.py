@@ -93,6 +93,13 @@ def cmd_serve(args) -> int:
         def load_config(self):
             self.cfg.set("bind", f"{args.host}:{args.port}")
             self.cfg.set("workers", args.workers)
+            # Threads: a request waiting on a slow query (up to QUERY_TIMEOUT) holds one
+            # thread, not the whole worker; the others keep answering.
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", args.threads)
+            # Take a connection only with a thread free for it: the rest wait in the shared
+            # listen queue for whichever worker frees up first, not behind one busy worker.
+            self.cfg.set("worker_connections", args.threads)
             self.cfg.set("timeout", 60)
             self.cfg.set("accesslog", None if args.quiet else "-")
 
@@ -123,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=5000)
     p.add_argument("--workers", type=int, default=2, help="WSGI worker processes (default 2)")
+    p.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
     p.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
     p.add_argument("--store", choices=("persisted", "memory"),
                    help="persisted: build var/store once, workers open it read-only (default); "
@@ -143,7 +151,8 @@ def _register_optional():
     """Subcommands that live beside the code they drive."""
     import importlib
 
-    for name in ("validation", "questions", "sparql", "remote", "icd10cm", "claims", "importer", "diff"):
+    for name in ("validation", "questions", "sparql", "remote", "icd10cm", "claims", "importer", "diff",
+                 "reload"):
         try:
             module = importlib.import_module(f".{name}", __package__)
         except ModuleNotFoundError as err:

@@ -35,7 +35,14 @@ DEFAULTS = {
     "QUERY_ISOLATION": False,
     "QUERY_MEMORY_MB": 2048,
     "QUERY_PROCESSES": 2,
+    # Query processes run this much nicer than the web workers: on a busy machine a long
+    # query (a cross product fired at /sparql) gets the CPU left over, not half of it.
+    "QUERY_NICE": 10,
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bytes of a request body
+    # Answers (200s of GET/HEAD and of read-only POST /sparql) kept per worker for the
+    # graph they were computed from, up to CACHE_MB; a reload starts an empty cache.
+    # 0: no cache. Never used over a remote endpoint (its data changes behind our back).
+    "CACHE_MB": 64,
 }
 
 ENVIRONMENT = {
@@ -50,6 +57,9 @@ ENVIRONMENT = {
     "CODEREF_RELOAD_INTERVAL": "RELOAD_INTERVAL",
     "CODEREF_QUERY_ISOLATION": "QUERY_ISOLATION",
     "CODEREF_QUERY_MEMORY_MB": "QUERY_MEMORY_MB",
+    "CODEREF_QUERY_PROCESSES": "QUERY_PROCESSES",
+    "CODEREF_QUERY_NICE": "QUERY_NICE",
+    "CODEREF_CACHE_MB": "CACHE_MB",
 }
 
 

@@ -58,7 +58,7 @@ def _open(source):
     return load_store([Path(p) for p in where])
 
 
-def _serve(conn, source, memory_mb) -> None:
+def _serve(conn, source, memory_mb, nice) -> None:
     """The child's loop: one request in, one answer out, until the pipe closes."""
     if memory_mb:
         limit = int(memory_mb) * 1024 * 1024
@@ -70,6 +70,8 @@ def _serve(conn, source, memory_mb) -> None:
     except Exception as err:  # noqa: BLE001 (reported to the parent, which raises it)
         conn.send(("error", StoreUnavailable(f"the query process could not open the store: {err}")))
         return
+    if nice:  # after the start-up, which a query is waiting for; before any query
+        os.nice(int(nice))
     conn.send(("ready", os.getpid()))
     while True:
         try:
@@ -99,10 +101,10 @@ def _serve(conn, source, memory_mb) -> None:
 class _Child:
     """One query process and the parent's end of its pipe."""
 
-    def __init__(self, source, memory_mb):
+    def __init__(self, source, limits):
         self.conn, theirs = _CONTEXT.Pipe()
         # daemon: multiprocessing ends it when this process exits normally.
-        self.process = _CONTEXT.Process(target=_serve, args=(theirs, source, memory_mb),
+        self.process = _CONTEXT.Process(target=_serve, args=(theirs, source, *limits),
                                         name="coderef-query", daemon=True)
         self.process.start()
         theirs.close()
@@ -145,6 +147,7 @@ class QueryProcesses:
         self.source = (kind, str(where) if kind == "persisted" else [str(p) for p in where])
         self.timeout = float(settings["QUERY_TIMEOUT"])
         self.memory_mb = int(settings.get("QUERY_MEMORY_MB") or 0)
+        self.limits = (self.memory_mb, int(settings.get("QUERY_NICE") or 0))
         self.size = max(1, int(settings.get("QUERY_PROCESSES") or 1))
         self._cond = threading.Condition()
         self._idle: list[_Child] = []
@@ -154,7 +157,7 @@ class QueryProcesses:
         self._finalizer = weakref.finalize(self, _kill_all, self._idle)
         # One child starts now, so the first query does not wait for its start-up.
         self._count = 1
-        self._idle.append(_Child(self.source, self.memory_mb))
+        self._idle.append(_Child(self.source, self.limits))
 
     # -- the pool
 
@@ -174,7 +177,7 @@ class QueryProcesses:
             else:
                 self._count += 1
         try:
-            return _Child(self.source, self.memory_mb)
+            return _Child(self.source, self.limits)
         except BaseException:
             self._release(None)
             raise
@@ -193,7 +196,7 @@ class QueryProcesses:
         dead.kill()
         self.stopped = [*self.stopped[-99:], dead.pid]
         try:
-            fresh = _Child(self.source, self.memory_mb)
+            fresh = _Child(self.source, self.limits)
         except BaseException:
             self._release(None)
             raise

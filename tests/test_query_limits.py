@@ -202,3 +202,14 @@ def test_a_child_killed_from_outside_is_replaced(isolated_app):
         os.kill(child.pid, signal.SIGKILL)
         child.process.join(5)
     assert store.select(NORMAL).rows
+
+
+def test_query_processes_run_nicer_than_the_web_worker(isolated_app):
+    """A runaway query gets the CPU the web workers leave over (QUERY_NICE), not an equal share."""
+    isolation = isolated_app.extensions["coderef.graph"].store.isolation
+    isolation.run("ask", "ASK { ?s ?p ?o }")  # the child is up and has answered
+    children = [child.pid for child in isolation._idle]
+    assert children
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    for pid in children:
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, mine + isolated_app.config["QUERY_NICE"])
