@@ -54,7 +54,8 @@ def _prepare_in_child(settings: dict) -> None:
     try:
         if settings.get("STORE") == "persisted" and not settings.get("SPARQL_ENDPOINT"):
             build, problem = ensure_persisted(cfg.data_files(settings), cfg.folder(settings, "STORE_DIR"),
-                                              progress_printer("Building the store"))
+                                              progress_printer("Building the store"),
+                                              shapes=cfg.shape_files(settings))
             if problem:
                 print(f"coderef: serving the last good store {build}; the rebuild failed: {problem}", file=sys.stderr)
         create_app(settings)

@@ -74,3 +74,10 @@ class StoreUnavailable(CoderefError):
 
     status = 503
     exit_code = 2
+
+
+class NotConforming(CoderefError):
+    """The data parses but breaks a SHACL shape: exit 1, like `coderef validate`."""
+
+    exit_code = 1
+    status = 500

@@ -257,6 +257,23 @@ def build(catalogue, server_url: str = "") -> dict:
         "tags": ["policy"],
         "responses": {"200": {"description": "The changes, grouped by code and by payer.",
                               "content": {"application/json": {"schema": {"type": "object"}}}}}}}
+    paths["/api/status"] = {"get": {
+        "operationId": "status", "summary": "What graph serves, and why the last reload failed", "tags": ["meta"],
+        "description": "The served graph's store kind, triple count (null over a remote endpoint), the fingerprint "
+                       "of the files it was loaded from and when; reload_error is null, or why the last reload of "
+                       "changed files was refused (a file that does not parse, or a shape violation) while the last "
+                       "good graph keeps serving.",
+        "responses": {"200": {"description": "The serving state.", "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["ok", "store", "triples", "fingerprint", "loaded_at", "reload_interval", "reload_error"],
+            "properties": {
+                "ok": {"const": True},
+                "store": {"enum": ["memory", "persisted", "remote"]},
+                "triples": {"type": ["integer", "null"]},
+                "fingerprint": {"type": ["string", "null"]},
+                "loaded_at": {"type": ["string", "null"], "format": "date-time"},
+                "reload_interval": {"type": "number", "description": "seconds between looks at the files; 0: never"},
+                "reload_error": {"type": ["string", "null"]}}}}}}}}}
     paths["/api/openapi.json"] = {"get": {
         "operationId": "openapi", "summary": "This description", "tags": ["meta"],
         "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}}

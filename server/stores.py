@@ -153,7 +153,8 @@ def open_store(settings: dict | None = None, progress=None):
         raise ConfigError(f"STORE is {kind!r}; use one of {', '.join(STORE_KINDS)}")
     files = cfg.data_files(settings)
     if kind == "persisted":
-        build, stale = ensure_persisted(files, cfg.folder(settings, "STORE_DIR"), progress)
+        build, stale = ensure_persisted(files, cfg.folder(settings, "STORE_DIR"), progress,
+                                        shapes=cfg.shape_files(settings))
         return EmbeddedStore(ox.Store.read_only(str(build)), settings, read_only=True, stale=stale,
                              source=("persisted", build))
     return EmbeddedStore(load_store(files, progress), settings, source=("files", files))

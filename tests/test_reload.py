@@ -49,3 +49,110 @@ def test_interval_zero_never_reloads(root_copy):
     app = create_app({"TESTING": True, "ROOT": str(root_copy), "RELOAD_INTERVAL": 0})
     (root_copy / "data" / "probe.ttl").write_text(EXTRA, encoding="utf-8")
     assert not settle(app).ask(ASK_EXTRA)
+
+
+# ------------------------------------------------------------------ data that parses but does not conform
+
+SUMMARY = "/api/questions/code_summary?code=0584T"
+ASK_END_DATE = ("ASK { ?policy <https://w3id.org/coderef/ontology#endDate> "
+                "'2020-01-01'^^<http://www.w3.org/2001/XMLSchema#date> }")
+# test_validate_cli's known violation: Cigna's 2021 policy made to end before it starts.
+NEXT_REVIEW = 'cr:nextReview "2022-06-15"^^xsd:date ;'
+END_BEFORE_START = NEXT_REVIEW + '\n    cr:endDate "2020-01-01"^^xsd:date ;'
+# A synthetic past sunset date: the shapes give a warning for it, never a violation.
+SUNSET = ('<https://w3id.org/coderef/id/cpt/0584T> <https://w3id.org/coderef/ontology#sunsetDate> '
+          '"2001-01-01"^^<http://www.w3.org/2001/XMLSchema#date> .\n')
+
+
+def edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{path.name}: expected one {old!r}"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def assert_names_the_violation(reason):
+    assert reason and "does not conform" in reason, reason
+    assert "DateOrderShape" in reason and "data/policies-commercial.ttl" in reason, reason
+    assert "<https://w3id.org/coderef/id/policy/cigna/mcp-0107-2021>" in reason, reason
+    assert "ends on 2020-01-01, before its effective date 2021-06-15" in reason, reason
+    assert "coderef validate" in reason, reason
+
+
+@pytest.mark.parametrize("kind", ["memory", "persisted"])
+def test_a_reload_that_does_not_conform_keeps_the_last_good_graph(root_copy, tmp_path, kind):
+    app = create_app({"TESTING": True, "ROOT": str(root_copy), "RELOAD_INTERVAL": 0.1,
+                      "STORE": kind, "STORE_DIR": str(tmp_path / "store")})
+    holder = app.extensions["coderef.graph"]
+    client = app.test_client()
+    before = client.get(SUMMARY).get_json()
+    serving = holder.store
+    good = len(serving)
+    assert before["rows"] and holder.reload_error is None
+
+    # One good fact and one violation in the same change: all of it is refused.
+    (root_copy / "data" / "probe.ttl").write_text(EXTRA, encoding="utf-8")
+    policies = root_copy / "data" / "policies-commercial.ttl"
+    edit(policies, NEXT_REVIEW, END_BEFORE_START)
+    store = settle(app)
+    assert_names_the_violation(holder.reload_error)
+    assert store is serving, "the same store object serves (server/cache.py keys answers by it)"
+    assert len(store) == good and not store.ask(ASK_EXTRA) and not store.ask(ASK_END_DATE)
+    after = client.get(SUMMARY)
+    assert after.status_code == 200 and after.get_json()["rows"] == before["rows"]
+    if kind == "persisted":
+        # Recorded beside the build: a command that opens the store without the shapes
+        # (`coderef query`, and `coderef serve` before its workers start) keeps it too.
+        from server.stores import open_store
+
+        other = open_store({"ROOT": str(root_copy), "STORE": "persisted", "STORE_DIR": str(tmp_path / "store")})
+        assert_names_the_violation(other.stale)
+        assert len(other) == good and not other.ask(ASK_END_DATE)
+
+    edit(policies, END_BEFORE_START, NEXT_REVIEW)  # fixed: the next look reloads
+    store = settle(app)
+    assert holder.reload_error is None
+    assert store.ask(ASK_EXTRA) and len(store) == good + 1
+
+
+@pytest.mark.parametrize("kind", ["memory", "persisted"])
+def test_warnings_do_not_block_a_reload(root_copy, tmp_path, kind):
+    app = create_app({"TESTING": True, "ROOT": str(root_copy), "RELOAD_INTERVAL": 0.1,
+                      "STORE": kind, "STORE_DIR": str(tmp_path / "store")})
+    holder = app.extensions["coderef.graph"]
+    (root_copy / "data" / "sunset.ttl").write_text(SUNSET, encoding="utf-8")
+    store = settle(app)
+    assert holder.reload_error is None
+    assert store.ask("ASK { <https://w3id.org/coderef/id/cpt/0584T> <https://w3id.org/coderef/ontology#sunsetDate> ?d }")
+
+
+def test_a_persisted_store_does_not_start_on_data_that_does_not_conform(root_copy, tmp_path):
+    """No last good build to fall back on: the start fails naming the violation, as it does
+    for a file that does not parse (`coderef serve` exits 1 with this message)."""
+    from server.errors import NotConforming
+
+    edit(root_copy / "data" / "policies-commercial.ttl", NEXT_REVIEW, END_BEFORE_START)
+    with pytest.raises(NotConforming) as err:
+        create_app({"TESTING": True, "ROOT": str(root_copy), "STORE": "persisted", "STORE_DIR": str(tmp_path / "store")})
+    assert err.value.exit_code == 1
+    assert_names_the_violation(err.value.message)
+    assert not (tmp_path / "store" / "CURRENT").exists()
+
+
+def test_a_build_made_without_the_shapes_is_checked_before_it_serves(root_copy, tmp_path):
+    """`coderef serve` builds the store before its workers load the app; a build made there
+    without the shapes is checked when the app opens it, and the last build that conformed
+    serves instead."""
+    from server import config as cfg
+    from server.graph import current_build, ensure_persisted
+
+    settings = {"TESTING": True, "ROOT": str(root_copy), "STORE": "persisted", "STORE_DIR": str(tmp_path / "store")}
+    good = len(create_app(settings).extensions["coderef.graph"].store)
+    good_build = current_build(tmp_path / "store")
+    edit(root_copy / "data" / "policies-commercial.ttl", NEXT_REVIEW, END_BEFORE_START)
+    unchecked, problem = ensure_persisted(cfg.data_files(cfg.resolve(settings)), tmp_path / "store")
+    assert problem is None and current_build(tmp_path / "store") == unchecked != good_build
+
+    holder = create_app(settings).extensions["coderef.graph"]
+    assert_names_the_violation(holder.reload_error)
+    assert len(holder.store) == good and not holder.store.ask(ASK_END_DATE)
+    assert current_build(tmp_path / "store") == good_build
