@@ -108,6 +108,7 @@ class Recorder:
         self.times = defaultdict(list)  # kind -> seconds of answered requests
         self.errors = defaultdict(Counter)  # kind -> status (or exception name) -> count
         self.hits = 0  # answers the server took from its cache
+        self.samples = {}  # status -> one answer of that status, to say why
 
     def add(self, kind: str, seconds: float, problem=None):
         with self.lock:
@@ -134,6 +135,8 @@ def client(n: int, target, expected: dict, stop_at: float, timeout: float, rec: 
         problem = None
         if status != 200:
             problem = status
+            with rec.lock:
+                rec.samples.setdefault(status, f"{method} {path[:60]}: {data[:200].decode(errors='replace')}")
         elif checked:
             try:
                 if canonical(data) != expected[(method, path, body)]:
@@ -282,6 +285,8 @@ def report(rec: Recorder, elapsed: float, args, note: str):
     if args.explosive:
         answers = rec.errors["explosive (answers)"]
         print("explosive client got: " + (", ".join(f"{n}x {s}" for s, n in sorted(answers.items(), key=str)) or "nothing"))
+    for status, sample in sorted(rec.samples.items(), key=str):
+        print(f"a {status} answer: {sample}")
     if rec.errors["(all)"]:
         print("unfinished: " + ", ".join(f"{n}x {s}" for s, n in rec.errors["(all)"].items()))
     if total:
