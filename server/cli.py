@@ -64,6 +64,21 @@ def _prepare_in_child(settings: dict) -> None:
         sys.exit(err.exit_code)
 
 
+def checked_before(settings: dict) -> bool:
+    """Whether the persisted build is current and conforms to the shapes and every question
+    passed its checks before: then prepare() has nothing to find and is skipped (about a
+    second). Stat and small files only, no Oxigraph store: this is the process gunicorn forks."""
+    if settings.get("STORE") != "persisted" or settings.get("SPARQL_ENDPOINT"):
+        return False
+    from .graph import build_fingerprint, current_build, fingerprint, manifest
+    from .questions import check_cache, vouched
+
+    build = current_build(cfg.folder(settings, "STORE_DIR"))
+    return (build is not None and build_fingerprint(build) == fingerprint(cfg.data_files(settings))
+            and manifest(build).get("conforms_to") == fingerprint(cfg.shape_files(settings))
+            and vouched(cfg.folder(settings, "QUERIES_DIR"), check_cache(settings)))
+
+
 def prepare(settings: dict) -> int:
     """Run _prepare_in_child in a fresh (spawned) process, once, before gunicorn forks its
     workers; each worker then opens that one store read-only instead of parsing its own copy.
@@ -108,9 +123,14 @@ def cmd_serve(args) -> int:
             # Runs in each worker after the fork (no preload): its own read-only handle.
             return create_app(settings)
 
-    failed = prepare(settings)
+    failed = 0 if checked_before(settings) else prepare(settings)
     if failed:
         return failed
+    # Imported once here, before the fork: workers start warm and share these pages.
+    from .app import blueprints
+
+    for _ in blueprints():
+        pass
     print(f"coderef serving on http://{args.host}:{args.port}/ ({args.workers} workers, "
           f"{settings.get('STORE')} store)", file=sys.stderr)
     Server().run()

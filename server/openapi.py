@@ -59,6 +59,14 @@ FORMAT_PARAM = {
     "description": "json (default) or csv; the same as the .json / .csv suffix or the Accept header.",
     "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"},
 }
+PAGING_PARAMS = [
+    {"name": "limit", "in": "query", "required": False,
+     "description": "Rows of one page, at most the result cap (JSON: 1000 unless given; CSV: the whole answer unless given).",
+     "schema": {"type": "integer", "minimum": 1}},
+    {"name": "offset", "in": "query", "required": False,
+     "description": "Rows to skip before the page; the answer's `next` link gives the following page.",
+     "schema": {"type": "integer", "minimum": 0, "default": 0}},
+]
 
 
 def _question_path(q) -> dict:
@@ -78,7 +86,7 @@ def _question_path(q) -> dict:
             "\n\nOne row per fact and source: the source, sourceTitle and sourceUrl columns name it."
             if "source" in q.columns else ""),
         "tags": ["questions", *q.tags],
-        "parameters": [*params, FORMAT_PARAM],
+        "parameters": [*params, FORMAT_PARAM, *PAGING_PARAMS],
         "responses": {
             "200": {"description": "The answer, JSON or CSV (header X-Coderef-Truncated says whether the result cap cut it).",
                     "content": {"application/json": {"schema": answer},
@@ -118,7 +126,10 @@ SCHEMAS = {
         "properties": {"ok": {"const": True}, "question": {"type": "string"},
                        "columns": {"type": "array", "items": {"type": "string"}},
                        "rows": {"type": "array", "items": {"type": "object", "additionalProperties": {"type": ["string", "null"]}}},
-                       "truncated": {"type": "boolean"}},
+                       "truncated": {"type": "boolean", "description": "the result cap cut the answer where these rows end"},
+                       "offset": {"type": "integer", "description": "of this page's first row"},
+                       "limit": {"type": "integer", "description": "rows a page holds"},
+                       "next": {"type": ["string", "null"], "description": "the following page, or null on the last"}},
     },
     "Source": {
         "type": "object", "properties": {"iri": {"type": "string"}, "title": {"type": ["string", "null"]},

@@ -33,12 +33,14 @@ from .namespaces import CR, ID, SKOS, XSD
 from .stores import IRI, Literal
 
 __all__ = ["Answer", "Catalogue", "HeaderError", "Param", "PortabilityCache", "Question", "check_cache", "get_catalogue",
-           "init_app", "load_catalogue", "plain"]
+           "init_app", "load_catalogue", "paging", "plain", "vouched"]
 
 PARAM_TYPES = ("code", "icd10cm", "payer", "date", "string", "integer")
 HEADER_KEYS = {"summary", "description", "params", "tags"}
 PARAM_KEYS = {"name", "type", "required", "default", "description"}
 QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+# Query-string names the HTTP interface keeps for itself: no question parameter may take them.
+RESERVED_PARAMS = ("format", "limit", "offset")
 
 # Notation patterns of each code system (id/<scheme>/<notation>); a `code` that matches
 # none of them is malformed (400), one that matches but is not in the graph unknown (404).
@@ -101,8 +103,10 @@ class Answer:
     question: Question
     columns: list
     rows: list  # dicts: column -> SPARQL JSON term
-    truncated: bool = False
+    truncated: bool = False  # the result cap cut the answer where these rows end
     bindings: dict = field(default_factory=dict)  # param name -> stores.IRI / stores.Literal
+    offset: int = 0  # of the first row, when the answer is one page of a longer one
+    more: bool = False  # rows follow this page
 
     def records(self) -> list[dict]:
         """Rows with plain string values, unbound columns as None."""
@@ -165,6 +169,8 @@ def _param(path, raw) -> Param:
     name = raw.get("name")
     if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
         raise HeaderError(path, f"parameter name {name!r} is not a SPARQL variable name")
+    if name in RESERVED_PARAMS:
+        raise HeaderError(path, f"parameter name {name!r} is kept for the HTTP interface ({', '.join(RESERVED_PARAMS)}); choose another")
     kind = raw.get("type", "string")
     if kind not in PARAM_TYPES:
         raise HeaderError(path, f"parameter {name!r} has unknown type {kind!r}; use one of {', '.join(PARAM_TYPES)}")
@@ -179,6 +185,22 @@ def _param(path, raw) -> Param:
 
 def read_question(path, portable=None) -> Question:
     path = Path(path)
+    qid, summary, description, params, tags, query = _read_header(path)
+    key = (query, tuple(p.name for p in params))
+    columns = _CHECKED.get(key)
+    if columns is None:
+        columns = _CHECKED[key] = _check_query(path, query, params, portable)
+    elif portable is not None:
+        portable.add(query, params)  # checked earlier in this process: the file keeps it
+    return Question(qid, summary, description, params, tags, query, path, columns)
+
+
+# libyaml's loader when PyYAML has it: reading the headers is most of a catalogue's load.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _read_header(path: Path) -> tuple:
+    """(id, summary, description, params, tags, query) of a question file, checked."""
     qid = path.stem
     if not QUESTION_ID.match(qid):
         raise HeaderError(path, f"question id {qid!r} must be lower-case letters, digits and _")
@@ -190,7 +212,7 @@ def read_question(path, portable=None) -> Question:
     if not header_text.strip():
         raise HeaderError(path, "no #+ header (summary, description, params, tags)")
     try:
-        header = yaml.safe_load(header_text)
+        header = yaml.load(header_text, Loader=_YAML_LOADER)  # noqa: S506 (a safe loader)
     except yaml.YAMLError as err:
         raise HeaderError(path, f"the #+ header is not valid YAML: {err}") from None
     if not isinstance(header, dict):
@@ -211,14 +233,7 @@ def read_question(path, portable=None) -> Question:
     names = [p.name for p in params]
     if len(set(names)) != len(names):
         raise HeaderError(path, "a parameter is declared twice")
-    key = (query, tuple(p.name for p in params))
-    columns = _CHECKED.get(key)
-    if columns is None:
-        columns = _CHECKED[key] = _check_query(path, query, params, portable)
-    elif portable is not None:
-        portable.add(query, params)  # checked earlier in this process: the file keeps it
-    return Question(qid, summary.strip(), str(header.get("description") or "").strip(), params,
-                    tuple(tags), query, path, columns)
+    return qid, summary.strip(), str(header.get("description") or "").strip(), params, tuple(tags), query
 
 
 # Query text and parameter names -> columns, for queries that passed the checks: parsing
@@ -380,6 +395,17 @@ def load_catalogue(folder, cache=None) -> "Catalogue":
     return catalogue
 
 
+def vouched(folder, cache) -> bool:
+    """Whether every question file reads and the check cache vouches for its query, judged
+    without Oxigraph or rdflib: `coderef serve` may then skip its start-up check."""
+    portable = PortabilityCache(cache)
+    try:
+        headers = [_read_header(p) for p in sorted(Path(folder).glob("*.rq"))]
+    except HeaderError:
+        return False
+    return all(portable.vouches(query, params) for *_, params, _tags, query in headers)
+
+
 def check_cache(settings: dict) -> Path:
     """Beside the store directory (var/ by default), not in it: a store is rebuilt as a whole."""
     return cfg.folder(settings, "STORE_DIR").parent / CHECK_CACHE
@@ -534,11 +560,42 @@ class Catalogue:
         question = self.get(question_id)
         return self.answer(store, question_id, self.bind(store, question, raw_params or {}), cap)
 
+    def page(self, store, question_id: str, raw_params: dict | None, offset: int, limit: int) -> Answer:
+        """Rows offset to offset+limit of the answer capped at the store's RESULT_CAP. Only
+        the rows up to the page's end leave the engine (with isolation, cross the pipe), so
+        a first page of a long answer costs little more than the query itself."""
+        result_cap = store.settings["RESULT_CAP"]
+        end = min(offset + limit, result_cap)
+        answer = self.run(store, question_id, raw_params, cap=end)
+        cut_at_cap = end == result_cap and answer.truncated
+        answer.more = answer.truncated and not cut_at_cap
+        answer.truncated = cut_at_cap
+        answer.rows = answer.rows[offset:end]
+        answer.offset = offset
+        return answer
+
     def answer(self, store, question_id: str, bindings: dict, cap: int | None = None) -> Answer:
         """The answer for bindings already resolved (stores.IRI / stores.Literal values)."""
         question = self.get(question_id)
         result = store.select(question.query, bindings=bindings, cap=cap)
         return Answer(question, list(result.columns), result.rows, result.truncated, bindings)
+
+
+# ------------------------------------------------------------------ paging
+
+def paging(args, default_limit: int, result_cap: int) -> tuple[int, int]:
+    """(offset, limit) from a request's `offset` and `limit`: whole numbers, limit from 1 to
+    the result cap, offset below it."""
+    numbers = {}
+    for name, default, low, high in (("offset", 0, 0, result_cap - 1), ("limit", default_limit, 1, result_cap)):
+        text = (args.get(name) or "").strip()
+        if not text:
+            numbers[name] = default
+            continue
+        if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
+            raise BadRequest(f"parameter {name!r}: {text[:40]!r} is not a whole number from {low} to {high}")
+        numbers[name] = int(text)
+    return numbers["offset"], numbers["limit"]
 
 
 # ------------------------------------------------------------------ Flask and CLI

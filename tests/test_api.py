@@ -50,8 +50,10 @@ def test_question_list(client):
 
 def test_question_answer_shape(client):
     body = ok(client, "/api/questions/bundled_services?code=0584T")
-    assert set(body) == {"ok", "question", "columns", "rows", "truncated"}
+    # The contract's keys, and paging's (tests/test_paging.py): the whole answer on one page.
+    assert set(body) == {"ok", "question", "columns", "rows", "truncated", "offset", "limit", "next"}
     assert body["question"] == "bundled_services" and body["truncated"] is False
+    assert body["offset"] == 0 and body["next"] is None
     assert "source" in body["columns"]
     assert all(list(row) == body["columns"] for row in body["rows"])
     assert {"77001", "75885", "36481"} <= {r["reportedAloneByNotation"] for r in body["rows"]}
@@ -240,7 +242,7 @@ def test_openapi_documents_each_question_parameter(app, spec):
     for q in app.extensions["coderef.questions"]:
         operation = spec["paths"][f"/api/questions/{q.id}"]["get"]
         names = {p["name"]: p for p in operation["parameters"]}
-        assert set(names) == {p.name for p in q.params} | {"format"}
+        assert set(names) == {p.name for p in q.params} | {"format", "limit", "offset"}
         for p in q.params:
             assert names[p.name]["required"] is p.required
         row = operation["responses"]["200"]["content"]["application/json"]["schema"]["allOf"][1]

@@ -450,7 +450,8 @@ def test_malformed_code_is_400_naming_the_parameter(client, value):
     ("/api/questions/payer_policies?payer=aetna%22%20%7D%20%3B%20DROP%20ALL%20%23", "payer"),
     ("/api/questions/codes_for_indication?icd=0584T", "icd"),
     ("/api/questions/codes_for_indication", "icd"),
-    ("/api/questions/bundled_services?code=0584T&limit=3", "limit"),
+    ("/api/questions/bundled_services?code=0584T&rows=3", "rows"),  # not a parameter of the question
+    ("/api/questions/bundled_services?code=0584T&limit=0", "limit"),  # paging: from 1 to the result cap
     ("/api/questions/bundled_services?code=cpt9/0584T", "code"),
 ])
 def test_other_bad_parameters_are_400(client, path, name):

@@ -4,16 +4,20 @@ Every success carries "ok": true; every error is {"ok": false, "error", "status"
 app's error handlers, for all of /api/). Tabular answers also come as CSV.
 """
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..codes import describe_code, search_codes
 from ..errors import BadRequest, NotAcceptable
 from ..graph import get_store
-from ..questions import get_catalogue
+from ..questions import RESERVED_PARAMS, get_catalogue, paging
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
 FORMATS = {"json": "application/json", "csv": "text/csv"}
+# Rows of a JSON answer unless `limit` says otherwise; `next` links the following page.
+JSON_PAGE = 1000
 
 
 def _format(suffix: str | None) -> str:
@@ -48,15 +52,28 @@ def question(qid):
         if qid.endswith("." + ext):
             qid, suffix = qid[: -len(ext) - 1], ext
     fmt = _format(suffix)
-    params = {k: v for k, v in request.args.items() if k != "format"}
-    answer = get_catalogue().run(get_store(), qid, params)
+    params = {k: v for k, v in request.args.items() if k not in RESERVED_PARAMS}
+    catalogue, store = get_catalogue(), get_store()
+    cap = store.settings["RESULT_CAP"]
+    if fmt == "csv" and "limit" not in request.args and "offset" not in request.args:
+        answer = catalogue.run(store, qid, params)  # an export: the whole (capped) answer
+    else:
+        offset, limit = paging(request.args, JSON_PAGE if fmt == "json" else cap, cap)
+        answer = catalogue.page(store, qid, params, offset, limit)
     if fmt == "csv":
         response = Response(answer.as_csv(), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{answer.question.id}.csv"'
     else:
-        response = jsonify(answer.as_json())
+        response = jsonify({**answer.as_json(), "offset": offset, "limit": limit,
+                            "next": page_url(offset + limit, limit) if answer.more else None})
     response.headers["X-Coderef-Truncated"] = "true" if answer.truncated else "false"
     return response
+
+
+def page_url(offset: int, limit: int) -> str:
+    """This request's address with another page's offset and limit."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("offset", "limit")]
+    return f"{request.path}?{urlencode([*args, ('offset', offset), ('limit', limit)])}"
 
 
 @bp.get("/codes/<path:notation>")

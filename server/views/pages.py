@@ -7,7 +7,7 @@ exception is the relationship diagram, SVG drawn by Graphviz from escaped labels
 
 import re
 from collections import OrderedDict
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
@@ -352,9 +352,13 @@ def folded_cell(row: dict, column: dict) -> dict | None:
     return base if base.get("text") else dict(base, text=url or "")
 
 
+# Rows of a question's page; the Next and Previous links walk the rest.
+HTML_PAGE = 100
+
+
 @bp.get("/questions/<question_id>")
 def question(question_id):
-    from ..questions import get_catalogue  # noqa: PLC0415
+    from ..questions import RESERVED_PARAMS, get_catalogue, paging  # noqa: PLC0415
 
     catalogue = get_catalogue()
     q = catalogue.get(question_id)  # NotFound -> the 404 page
@@ -362,22 +366,35 @@ def question(question_id):
     missing = [p.name for p in q.params if p.required and not p.default and not values[p.name].strip()]
     answer, error, status = None, None, 200
     asked = bool(request.args) or not missing
+    pages = {}
     if asked:
         try:
-            answer = catalogue.run(get_store(), question_id, request.args.to_dict())
+            store = get_store()
+            offset, limit = paging(request.args, HTML_PAGE, store.settings["RESULT_CAP"])
+            params = {k: v for k, v in request.args.items() if k not in RESERVED_PARAMS}
+            answer = catalogue.page(store, question_id, params, offset, limit)
+            pages = {"first": offset + 1, "last": offset + len(answer.rows),
+                     "next": _page_url(offset + limit, limit) if answer.more else None,
+                     "previous": _page_url(max(offset - limit, 0), limit) if offset else None}
         except CoderefError as err:
             error, status = err.message, err.status
     payers = []
     if any(p.type == "payer" for p in q.params):
         payers = [(value(r, "slug"), value(r, "name") or value(r, "slug")) for r in get_store().select(PAYERS).rows]
-    query_string = request.query_string.decode("ascii", "replace")
+    # The CSV and JSON links give the whole answer, not the page shown.
+    query_string = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in ("offset", "limit")])
     columns = folded_columns(answer.columns, answer.rows) if answer else []
     rows = [[folded_cell(row, c) for c in columns] for row in answer.rows] if answer else []
     return render_template(
         "pages/question.html", q=q, values=values, answer=answer, columns=columns, rows=rows, error=error,
-        asked=asked, missing=missing, status=status, payers=payers, query_string=query_string,
+        asked=asked, missing=missing, status=status, payers=payers, query_string=query_string, pages=pages,
         share_url=request.url if asked and not error else None,
     ), status
+
+
+def _page_url(offset: int, limit: int) -> str:
+    args = [(k, v) for k, v in request.args.items(multi=True) if k not in ("offset", "limit")]
+    return f"{request.path}?{urlencode([*args, ('offset', offset), ('limit', limit)])}"
 
 
 @bp.app_template_filter()
