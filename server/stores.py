@@ -75,6 +75,7 @@ class EmbeddedStore:
         self.read_only = read_only
         # Why the data on disk is newer than what is served (a rebuild failed), or None.
         self.stale = stale
+        self.source = source
         # QUERY_ISOLATION: queries run in child processes that open `source`, the same data
         # ("persisted", build) or ("files", paths), and are killed past QUERY_TIMEOUT.
         self.isolation = None

@@ -1,7 +1,7 @@
 """SHACL validation: the reference (ontology/ + data/) against shapes/.
 
     validate(data_paths=None, shape_paths=None, settings=None, strict=False, progress=None,
-             engine="fast", store=None) -> Report
+             engine="fast", store=None, jobs=1) -> Report
 
 Two engines, one report:
 - "fast" (default): shacl_sparql compiles every shape to one SPARQL SELECT and runs it on
@@ -20,9 +20,14 @@ Two engines, one report:
   cr:DiagnosisCode and hide exactly the errors the shapes look for.
 - `shape_paths`: files or folders of shapes (default: config.shape_files).
 - `strict`: warnings also break conformance.
+- `jobs`: on the fast path, with files read into a store of its own, check the rules in up
+  to this many forked processes (the store is shared copy-on-write; a query holds the GIL, so
+  threads would not help). Only for graphs of PARALLEL_FROM triples or more, and never by
+  default: a process serving threads (the web view) must not fork. `coderef validate`
+  passes the number of CPUs (--jobs).
 
-Every file is first read by graph.parse_file (Oxigraph), whose errors name file and line
-(DataError, exit 2). pySHACL's data is parsed again by rdflib: data and shapes must come
+Every file is first read by Oxigraph, whose errors name file and line (DataError, exit 2);
+the fast path loads it straight into its store (no Python object per triple). pySHACL's data is parsed again by rdflib: data and shapes must come
 from one parser, since Oxigraph types plain literals xsd:string and rdflib does not (the
 fast path reads results back as rdflib terms without that type). Oxigraph also stores
 valid numbers and dates by value ("-1.00"^^xsd:decimal reads back as "-1"), so both
@@ -36,6 +41,8 @@ that points at the statement node), so that results can be grouped by code.
 """
 
 import json
+import multiprocessing
+import os
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -46,7 +53,7 @@ from rdflib.namespace import RDF, RDFS, SH, SKOS
 
 from . import config as cfg
 from .errors import ConfigError, DataError
-from .graph import parse_file
+from .graph import parse_file, rdf_format
 from .namespaces import CR, ID
 from .shacl_sparql import Raw, StoreGraph, canonical, compile_shapes, run_check, to_rdflib, top_level_shapes
 
@@ -376,7 +383,7 @@ ENGINES = ("fast", "pyshacl")
 
 
 def validate(data_paths=None, shape_paths=None, settings=None, strict=False, progress=None,
-             engine="fast", store=None) -> Report:
+             engine="fast", store=None, jobs=1) -> Report:
     """Validate data against shapes; see the module docstring. `progress(n, total, item)`
     is called per file read and, on the fast path, per rule checked.
 
@@ -398,7 +405,7 @@ def validate(data_paths=None, shape_paths=None, settings=None, strict=False, pro
         store = open_store(settings)
     if engine == "pyshacl":
         return _validate_pyshacl(data_files, shape_files, strict, progress)
-    return _validate_fast(data_files, shape_files, settings, strict, progress, store)
+    return _validate_fast(data_files, shape_files, settings, strict, progress, store, jobs)
 
 
 _shapes_lock = threading.Lock()
@@ -457,22 +464,25 @@ def _validate_pyshacl(data_files, shape_files, strict, progress) -> Report:
     )
 
 
-def _validate_fast(data_files, shape_files, settings, strict, progress, store) -> Report:
-    from .graph import load_store
+def _validate_fast(data_files, shape_files, settings, strict, progress, store, jobs=1) -> Report:
     from .stores import EmbeddedStore
 
     files = [] if store is not None else list(data_files)
     total_files = len(files) + len(shape_files)
-    if store is None:
+    own_store = store is None
+    if own_store:
         step = (lambda n, total, item: progress(n, total_files, item)) if progress else None
-        store = EmbeddedStore(load_store(files, step), settings)
+        store = EmbeddedStore(load_files(files, step), settings)
     shapes, checks, fallback = _shapes(shape_files, progress, len(files), total_files)
 
-    raws = []
-    for n, check in enumerate(checks, 1):
-        raws += run_check(check, lambda q: store.select(q, cap=10**9).rows)
-        if progress:
-            progress(n, len(checks), f"rule {check.label}")
+    if own_store and jobs > 1 and len(checks) > 1 and len(store) >= PARALLEL_FROM and _can_fork():
+        raws = _run_forked(checks, store, jobs, progress)
+    else:
+        raws = []
+        for n, check in enumerate(checks, 1):
+            raws += run_check(check, lambda q: store.select(q, cap=10**9).rows)
+            if progress:
+                progress(n, len(checks), f"rule {check.label}")
     if fallback:
         raws += _fallback(store, files, shapes, shape_files, fallback)
     where = [str(p) for p in files] or [getattr(store, "endpoint", None) or store.settings.get("SPARQL_ENDPOINT") or "store"]
@@ -486,6 +496,60 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store) -
         engine="fast",
         fallback={str(shape): reason for shape, reason in fallback.items()},
     )
+
+
+def load_files(paths, progress=None):
+    """A new in-memory Oxigraph store of the files, each parsed and loaded inside Oxigraph:
+    at 1M triples about half the time of graph.load_store, which makes a Python object of
+    every triple to check all files before loading any (a throwaway store need not). A file
+    Oxigraph cannot read is read again by graph.parse_file for its DataError (file, line)."""
+    import pyoxigraph as ox
+
+    store = ox.Store()
+    paths = list(paths)
+    for n, path in enumerate(paths, 1):
+        path = Path(path)
+        try:
+            store.bulk_load(path=str(path), format=rdf_format(path))
+        except (SyntaxError, UnicodeDecodeError, OSError):
+            parse_file(path)  # raises the DataError naming the line
+            raise
+        if progress:
+            progress(n, len(paths), path)
+    return store
+
+
+# Below this many triples the rules are checked in one process: forking costs more than it saves.
+PARALLEL_FROM = 100_000
+_forked = None  # (store, checks), inherited by the forked workers of _run_forked
+
+
+def _can_fork() -> bool:
+    """Forking is safe here: the platform has it and this process runs no other thread."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _run_forked(checks, store, jobs, progress) -> list:
+    """Every check, in `jobs` forked processes that share the in-memory store; results in
+    the order of `checks`. The SHACL-SPARQL rules (the costly ones) are handed out first."""
+    global _forked
+    order = sorted(range(len(checks)), key=lambda i: (not checks[i].sparql, -len(checks[i].query)))
+    results = [None] * len(checks)
+    _forked = (store, checks)
+    try:
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(checks))) as pool:
+            for n, (i, raws) in enumerate(pool.imap_unordered(_indexed_check, order), 1):
+                results[i] = raws
+                if progress:
+                    progress(n, len(checks), f"rule {checks[i].label}")
+    finally:
+        _forked = None
+    return [raw for raws in results for raw in raws]
+
+
+def _indexed_check(index: int) -> tuple:
+    store, checks = _forked
+    return index, run_check(checks[index], lambda q: store.select(q, cap=10**9).rows)
 
 
 def _fallback(store, files, shapes, shape_files, fallback) -> list:
@@ -562,6 +626,7 @@ def cmd_validate(args) -> int:
         strict=args.strict,
         progress=show,
         engine=args.engine,
+        jobs=args.jobs,
     )
     if tty:
         where = "" if args.paths or not settings.get("SPARQL_ENDPOINT") or args.engine != "fast" else f" at {report.files[0]}"
@@ -589,4 +654,14 @@ def register_cli(sub, common):
     p.add_argument("--engine", choices=ENGINES, default="fast",
                    help="fast: the shapes as SPARQL on Oxigraph, or on $CODEREF_SPARQL_ENDPOINT when no PATH "
                    "is given (default); pyshacl: the reference engine, slower")
+    p.add_argument("--jobs", type=int, default=_cpus(), metavar="N",
+                   help="check the rules of a large graph (100k triples or more) read from files in N "
+                   "processes (default: the number of CPUs, here %(default)s)")
     p.set_defaults(func=cmd_validate)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
