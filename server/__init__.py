@@ -1,5 +1,14 @@
 """coderef: an open knowledge-graph reference for medical billing codes."""
 
-from .app import create_app
-
 __all__ = ["create_app"]
+
+
+def __getattr__(name):
+    """`from server import create_app` without importing Flask for everything under server/:
+    a query process (server/isolation.py) starts in a fresh interpreter and needs only the
+    store, so it is up in a fraction of the time."""
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

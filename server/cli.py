@@ -186,7 +186,9 @@ def _register_optional():
 
 
 def main(argv=None) -> int:
-    _register_optional()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] != ["serve"]:  # serve needs none of them: ~0.3 s (pySHACL, SPARQLWrapper) off its start
+        _register_optional()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
