@@ -4,8 +4,6 @@ or not at all (issue 5, item 3)."""
 import hashlib
 import json
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 
+from killing import run_killed as killed
 from server import create_app
 from server.cli import main as coderef
 from server.config import data_files
@@ -197,23 +196,7 @@ print("written" if outcome.written else "refused", flush=True)
 def _run_killed(repo_root, root, table, when):
     """Start the import, kill it with SIGKILL at `when` (a marker line or seconds after
     start-up); return whether the process finished first."""
-    proc = subprocess.Popen([sys.executable, "-c", KILLABLE, str(root), str(table)], cwd=repo_root,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        if isinstance(when, str):
-            for line in proc.stdout:
-                if line.strip() == when:
-                    break
-        else:
-            time.sleep(when)
-        proc.kill()
-        proc.wait(timeout=30)
-        return proc.returncode == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    return killed(KILLABLE, [root, table], repo_root, when)
 
 
 @pytest.mark.embedded_only

@@ -5,13 +5,11 @@ the next build recovers (no stale lock, no half build taken as current). Issue 6
 import fcntl
 import os
 import random
-import subprocess
-import sys
-import time
 
 import pyoxigraph as ox
 import pytest
 
+from killing import run_killed as killed
 from server.cli import main as coderef
 from server.graph import MANIFEST, current_build, manifest
 
@@ -60,23 +58,7 @@ def run_killed(repo_root, root, when) -> bool:
     """`coderef reload` killed at `when` (a marker line, or seconds after start-up); whether
     it finished first."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODEREF_")}
-    proc = subprocess.Popen([sys.executable, "-c", KILLABLE, str(root)], cwd=repo_root, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        if isinstance(when, str):
-            for line in proc.stdout:
-                if line.strip() == when:
-                    break
-        else:
-            time.sleep(when)
-        proc.kill()
-        proc.wait(timeout=30)
-        return proc.returncode == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    return killed(KILLABLE, [root], repo_root, when, env)
 
 
 @pytest.mark.embedded_only
