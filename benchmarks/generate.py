@@ -23,15 +23,18 @@ The generated graph conforms to shapes/ (with the shipped reference beside it) u
 """
 
 import argparse
+import os
 import random
 import re
+import shutil
 import sys
 from collections import defaultdict
 from pathlib import Path
 
+import pyoxigraph as ox
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from server import config as cfg  # noqa: E402
 from server.icd10cm import HEADER, all_codes, concept, icd  # noqa: E402
 
 PREFIXES = HEADER.split("\n#")[0] + """@prefix rdfs:   <http://www.w3.org/2000/01/rdf-schema#> .
@@ -65,6 +68,7 @@ INJECTED = {
     "no-label": "CodeLabelShape",
 }
 
+NOTATION = re.compile(r"[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?")  # Icd10cmNotationShape's pattern
 # Written v:kind/term for brevity; Turtle local names cannot hold "/", so the writer expands them.
 VOCAB = re.compile(r"\bv:([a-z-]+/[a-z0-9-]+)")
 
@@ -140,8 +144,9 @@ class Generator:
                 self.inject_at[(k * slots // max(violations, 1) + self.rng.randrange(max(slots // max(violations, 1), 1))) % slots].append(kind)
         billable = defaultdict(list)
         for code in all_codes():
-            # not U: the code set's U07.1 and U09.9 break Icd10cmNotationShape's pattern
-            if icd.is_leaf(code) and "." in code and not code.startswith("U"):
+            # Only codes whose notation (and category's) Icd10cmNotationShape accepts: the code
+            # set also holds U07.1, U09.9 and QA0.*, which its pattern rejects.
+            if icd.is_leaf(code) and "." in code and NOTATION.fullmatch(code) and NOTATION.fullmatch(code[:3]):
                 billable[code[:3]].append(code)
         self.categories = sorted(billable)
         self.billable = billable
@@ -162,8 +167,8 @@ class Generator:
         for c in [code, *icd.get_ancestors(code)]:
             if c not in self.emitted_dx and icd.is_category_or_subcategory(c):
                 self.emitted_dx.add(c)
-                text = concept(c)
-                self.out.raw(text + "\n", text.count("\n") + 1)  # one triple a line
+                text = concept(c) + "\n"
+                self.out.raw(text, sum(1 for _ in ox.parse(input=HEADER + text, format=ox.RdfFormat.TURTLE)))
         return f"<https://w3id.org/coderef/id/icd10cm/{code}>"
 
     def code(self, n: int, family: list[str], first: int, kinds: list[str]):
@@ -268,16 +273,16 @@ class Generator:
                            ("cr:confidence", "v:confidence/inferred"), ("dct:source", "src:synthetic"))
                     if self.injected_now("conflicting-position", kinds):
                         other = STATUSES[(STATUSES.index(status) + 1) % len(STATUSES)]
-                        node = node + "-conflicting"
-                        positions.append(node)
-                        o.node(node, ("a", "cr:CoveragePosition"), ("cr:payer", f"payer:{slug}"), ("cr:appliesTo", applies[:1]),
+                        conflicting = node + "-conflicting"
+                        positions.append(conflicting)
+                        o.node(conflicting, ("a", "cr:CoveragePosition"), ("cr:payer", f"payer:{slug}"), ("cr:appliesTo", applies[:1]),
                                ("cr:coverageStatus", f"v:coverage-status/{other}"),
                                ("cr:clinicalContext", [f"v:clinical-context/{ctx}"] if ctx else []),
                                ("cr:effectiveDate", date(year, month)),
                                ("cr:confidence", "v:confidence/inferred"), ("dct:source", "src:synthetic"))
-                    if self.injected_now("dangling-code", kinds):
+                    elif self.injected_now("dangling-code", kinds):  # one injection per position
                         o.node(node, ("cr:appliesTo", f"<https://w3id.org/coderef/id/hcpcs/W{fam % 10000:04d}-typo>"))
-                    if not end and self.injected_now("end-before-start", kinds):
+                    elif not end and self.injected_now("end-before-start", kinds):
                         o.node(node, ("cr:endDate", date(year - 1, 6, 30)))
             last = years[-1]
             o.node(policy, ("a", "cr:CoveragePolicy"), ("cr:issuedBy", f"payer:{slug}"),
@@ -290,12 +295,12 @@ class Generator:
 
     def chunks(self, triples: int):
         self.header()
-        while self.out.triples < triples:
+        kinds = []  # injections due and not yet made (some need a later code or a policy)
+        while self.out.triples < triples or kinds or self.inject_at:
             size = self.rng.randint(2, 8)
             first = self.codes
             family = self.rng.sample(self.categories, self.rng.randint(1, 2))
             members = []
-            kinds = []
             for n in range(first, first + size):
                 kinds += self.inject_at.pop(n, [])
                 self.code(n, family, first, kinds)
@@ -325,13 +330,20 @@ def write(triples: int, out: Path, seed: int = 584, violations: int = 0) -> dict
     return gen.summary()
 
 
-def dataset(triples: int, folder: Path, violations: int = 0) -> list[Path]:
-    """The files of one benchmark data set: the shipped ontology and data, plus the synthetic part."""
-    reference = cfg.data_files(cfg.resolve({}))
-    reference = [p for p in reference if "modules" not in p.parts]
-    path = folder / f"synthetic-{triples}.ttl"
-    write(triples, path, violations=violations)
-    return reference + [path]
+def make_root(folder: Path, *extra: Path) -> Path:
+    """A ROOT for `coderef --root` (serve, validate): copies of the repository's ontology/,
+    shapes/, queries/ and data/ (without modules/ and examples/), with each extra data file
+    linked under data/modules/, which is loaded whenever present."""
+    root = folder / "root"
+    repo = Path(__file__).resolve().parent.parent
+    # Copies, not links: the figures are of one state of the files, whatever changes meanwhile.
+    for name in ("ontology", "shapes", "queries"):
+        shutil.copytree(repo / name, root / name)
+    shutil.copytree(repo / "data", root / "data", ignore=shutil.ignore_patterns("modules", "examples"))
+    (root / "data" / "modules").mkdir()
+    for path in extra:
+        os.symlink(Path(path).resolve(), root / "data" / "modules" / Path(path).name)
+    return root
 
 
 def main(argv=None):

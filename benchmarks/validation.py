@@ -1,121 +1,215 @@
-"""Validation time: the fast path (shapes as SPARQL on Oxigraph) against pySHACL.
+"""Validation time: `coderef validate` (the fast path: shapes as SPARQL on Oxigraph) against
+pySHACL (`--engine pyshacl`, the reference), both run as the command a person types, on the
+same files, with the same report compared result by result.
 
-Graphs of about 10k and 100k triples are the shipped reference repeated: every statement,
-policy, position, payer and source node is copied under a new IRI (codes, code systems and
-controlled vocabularies are shared, as they would be in a larger reference), with the
-violations of tests/test_validation_engine.py injected once. pySHACL runs only up to
---pyshacl-max triples (it takes minutes beyond). Prints a table of medians; never a test.
+Data sets: the shipped reference alone, then the reference with a synthetic graph of
+benchmarks/generate.py at each size, with --violations of every kind the generator injects
+(so there is something to find), and any --extra file (the ICD-10-CM module). Each is a
+ROOT of its own (generate.make_root), validated by `coderef validate --root ROOT`.
 
-Measured while writing it (2 cores shared with other jobs): every copy states positions on
-the same few codes, so PositionConflictShape's pairwise join on the code grows with the
-square of the copies; at 100k its SELECT did not finish in minutes on Oxigraph either.
+pySHACL's time grows faster than the graph (it runs each SHACL-SPARQL query once per focus
+node): it is run only while its time, extrapolated from the runs before (a power law through
+the last two, or the square from one), stays under --pyshacl-cap seconds, and killed at the
+cap; beyond, the table says "not run" with the extrapolation, marked as an estimate.
+Tables on stdout, progress on stderr; figures, never a test.
 
-    .venv/bin/python benchmarks/validation.py [--sizes 10000 100000] [--runs 3]
+    .venv/bin/python benchmarks/validation.py [--sizes 10k 100k 1m] [--runs 3] [--pyshacl-cap 900]
 """
 
 import argparse
-from collections import Counter
+import json
+import math
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
-import pyoxigraph as ox
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path[:0] = [str(REPO), str(HERE)]
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+import generate  # noqa: E402
 
-from server import config as cfg  # noqa: E402
-from server.graph import load_store  # noqa: E402
-from server.namespaces import CR, ID  # noqa: E402
-from server.validation import validate  # noqa: E402
-
-# Shared across copies: the things a bigger reference would not repeat.
-SHARED = tuple(ID + s + "/" for s in ("cpt", "hcpcs", "icd10cm", "modifier", "pos", "scheme", "vocab", "setting"))
-SLUG = ox.NamedNode(CR + "payerSlug")
+KEY = ("severity", "focus", "path", "value", "shape", "message")
 
 
-def _copy(term, k):
-    if isinstance(term, ox.NamedNode) and term.value.startswith(ID) and not term.value.startswith(SHARED):
-        return ox.NamedNode(f"{term.value}-copy{k}")
-    return term
+def say(*parts):
+    print(*parts, file=sys.stderr, flush=True)
 
 
-def scaled_graph(path: Path, triples: int, settings) -> int:
-    """The shipped data repeated to about `triples`, violations injected, as Turtle."""
-    import test_validation_engine as injected  # noqa: PLC0415 (the test's injector)
-
-    base = tempfile.NamedTemporaryFile(suffix=".ttl", delete=False)
-    injected.broken_graph(Path(base.name), settings)
-    source = list(ox.parse(path=base.name))
-    store = ox.Store()
-    store.bulk_extend(source)
-    k = 0
-    while len(store) < triples:
-        k += 1
-        copies = []
-        for q in source:
-            o = q.object
-            if q.predicate == SLUG:
-                o = ox.Literal(f"{o.value}-copy{k}")  # the slug follows the payer's IRI
-            copies.append(ox.Quad(_copy(q.subject, k), q.predicate, _copy(o, k)))
-        store.bulk_extend(copies)
-    store.dump(str(path), ox.RdfFormat.TURTLE, from_graph=ox.DefaultGraph())
-    return len(store)
-
-
-def same(fast, reference) -> bool:
-    """The two reports hold the same results (as the differential test compares them)."""
-    key = ("severity", "focus", "path", "value", "shape", "message")
-    return Counter(tuple(r[k] for k in key) for r in fast.results) == Counter(
-        tuple(r[k] for k in key) for r in reference.results)
-
-
-def median_time(fn, runs):
-    times, result = [], None
-    for _ in range(runs):
+def run_validate(root: Path, engine: str, cap: float | None = None, jobs: int | None = None) -> dict:
+    """`coderef validate --root ROOT --format json` in a process of its own: wall seconds, peak
+    RSS (the largest of it and its forked workers), exit code and the JSON report; or
+    {"timeout": cap} when it was killed at the cap."""
+    cmd = [sys.executable, "-m", "server.cli", "validate", "--root", str(root), "--format", "json", "--engine", engine]
+    if jobs:
+        cmd += ["--jobs", str(jobs)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CODEREF_")}
+    env["PYTHONPATH"] = str(REPO)
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
+        peak = 0.0
+        while True:
+            peak = max(peak, tree_peak_mb(proc.pid))
+            pid, status, _ = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if cap is not None and time.perf_counter() - start > cap:
+                proc.kill()
+                os.wait4(proc.pid, 0)
+                proc.returncode = -9
+                return {"timeout": cap}
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+        proc.returncode = code = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if code not in (0, 1):
+            return {"error": (err.read().decode(errors="replace").strip().splitlines() or ["?"])[-1][:160]}
+        report = json.loads(out.read())
+    return {"s": wall, "rss_mb": peak, "code": code, "report": report}
+
+
+def tree_peak_mb(pid: int) -> float:
+    """The largest peak RSS (VmHWM) of a process and its descendants, read while they run
+    (getrusage's ru_maxrss would include the peak of the process that forked it)."""
+    peak = 0.0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                peak = int(line.split()[1]) / 1024
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (OSError, ValueError):
+        return peak
+    return max([peak, *(tree_peak_mb(int(c)) for c in children)])
+
+
+def results(report: dict) -> Counter:
+    """The report's results as a multiset, as the differential test compares them."""
+    return Counter(tuple(r[k] for k in KEY) for r in report["results"])
+
+
+def estimate(points: list, triples: int) -> float | None:
+    """pySHACL seconds at `triples`, from (triples, seconds) measured before: a power law
+    through the last two points (exponent at least 1), or the square from one."""
+    if not points:
+        return None
+    (n2, t2) = points[-1]
+    exponent = 2.0
+    if len(points) > 1:
+        n1, t1 = points[-2]
+        if n2 > n1 and t2 > 0 and t1 > 0:
+            exponent = max(1.0, math.log(t2 / t1) / math.log(n2 / n1))
+    return t2 * (triples / n2) ** exponent
+
+
+def measure(name: str, root: Path, runs: int, cap: float, points: list, jobs: int | None = None,
+            triples_hint: int | None = None) -> dict:
+    """One data set: the fast path `runs` times (median), pySHACL once when feasible."""
+    row = {"name": name, "fast": [], "pyshacl": None}
+    for n in range(runs):
+        say(f"  coderef validate ({n + 1}/{runs})")
+        row["fast"].append(run_validate(root, "fast", jobs=jobs))
+        if "report" not in row["fast"][-1]:
+            break
+    fast = row["fast"][-1]
+    if "report" not in fast:
+        return row
+    report = fast["report"]
+    row["triples"] = report["triples"]
+    row["results"] = len(report["results"])
+    row["counts"] = report["counts"]
+    row["fast_s"] = statistics.median(r["s"] for r in row["fast"])
+    row["fast_rss"] = max(r["rss_mb"] for r in row["fast"])
+    guess = estimate(points, report["triples"])
+    row["pyshacl_estimate"] = guess
+    if cap <= 0:
+        row["pyshacl"] = {"skipped": "not run (--pyshacl-cap 0)"}
+    elif guess is not None and guess > cap:
+        row["pyshacl"] = {"skipped": f"not run (est. {_duration(guess)} > cap {cap:.0f} s)"}
+    else:
+        say(f"  coderef validate --engine pyshacl (cap {cap:.0f} s)")
+        ref = run_validate(root, "pyshacl", cap=cap)
+        row["pyshacl"] = ref
+        if "report" in ref:
+            points.append((report["triples"], ref["s"]))
+            row["identical"] = results(ref["report"]) == results(report)
+            row["pyshacl_results"] = len(ref["report"]["results"])
+    return row
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 5400:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 90:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"
+
+
+def table(rows: list, runs: int) -> str:
+    lines = [
+        f"`coderef validate --root ROOT --format json` as a command (wall seconds: the median of {runs} "
+        "for the fast path, one run of pySHACL; peak RSS of the largest process)\n",
+        "| data set | triples | results | fast s | fast peak MB | pySHACL s | pySHACL results | identical | pySHACL / fast |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "fast_s" not in r:
+            problem = r["fast"][-1].get("error") or "timed out"
+            lines.append(f"| {r['name']} | | | failed: {problem} | | | | | |")
+            continue
+        ref = r["pyshacl"] or {}
+        if "report" in ref:
+            ref_s, ref_n = f"{ref['s']:.1f}", str(r["pyshacl_results"])
+            identical = "yes" if r["identical"] else "**NO**"
+            ratio = f"{ref['s'] / r['fast_s']:.0f}x"
+        else:
+            ref_s = ref.get("skipped") or (f"not run (over {ref['timeout']:.0f} s)" if "timeout" in ref
+                                            else f"failed: {ref.get('error', '?')}")
+            ref_n, identical = "", ""
+            est = r.get("pyshacl_estimate")
+            ratio = f"~{est / r['fast_s']:.0f}x (est.)" if est else ""
+        lines.append(f"| {r['name']} | {r['triples']:,} | {r['results']} | {r['fast_s']:.2f} | {r['fast_rss']:.0f} | "
+                     f"{ref_s} | {ref_n} | {identical} | {ratio} |")
+    return "\n".join(lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 30_000])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--pyshacl-max", type=int, default=12_000,
-                        help="skip pySHACL above this many triples (0: never run it)")
+    parser.add_argument("--sizes", nargs="*", default=["10k", "100k"], help="synthetic sizes (10k, 100k, 1m, 250k, ...)")
+    parser.add_argument("--runs", type=int, default=3, help="runs of the fast path per data set (median)")
+    parser.add_argument("--violations", type=int, default=3, help="violations of each kind injected in the synthetic graphs")
+    parser.add_argument("--pyshacl-cap", type=float, default=900, help="seconds pySHACL may take (0: never run it)")
+    parser.add_argument("--jobs", type=int, help="coderef validate --jobs (default: its own, the CPUs)")
+    parser.add_argument("--extra", action="append", default=[], metavar="LABEL=FILE",
+                        help="another data set: the reference with FILE in data/modules/")
+    parser.add_argument("--no-shipped", action="store_true", help="skip the shipped reference on its own")
     args = parser.parse_args(argv)
-    settings = cfg.resolve()
-
-    rows = []
-    shipped = len(load_store(cfg.data_files(settings)))
-    fast_t, fast = median_time(lambda: validate(settings=settings), args.runs)
-    if shipped <= args.pyshacl_max:
-        ref_t, ref = median_time(lambda: validate(settings=settings, engine="pyshacl"), 1)
-        rows.append(("shipped", shipped, fast_t, len(fast.results), ref_t, len(ref.results), same(fast, ref)))
-    else:
-        rows.append(("shipped", shipped, fast_t, len(fast.results), None, None, None))
-    with tempfile.TemporaryDirectory() as tmp:
+    rows, points = [], []
+    with tempfile.TemporaryDirectory(prefix="coderef-validation-") as tmp:
+        work = Path(tmp)
+        sets = [] if args.no_shipped else [("shipped reference", None)]
         for size in args.sizes:
-            path = Path(tmp) / f"graph-{size}.ttl"
-            triples = scaled_graph(path, size, settings)
-            fast_t, fast = median_time(lambda: validate([path], settings=settings), args.runs)
-            if triples <= args.pyshacl_max:
-                ref_t, ref = median_time(lambda: validate([path], settings=settings, engine="pyshacl"), 1)
-                rows.append((f"{size:,}", triples, fast_t, len(fast.results), ref_t, len(ref.results), same(fast, ref)))
-            else:
-                rows.append((f"{size:,}", triples, fast_t, len(fast.results), None, None, None))
-
-    print(f"{'graph':>10} {'triples':>9} {'fast s':>8} {'results':>7} {'pySHACL s':>10} {'results':>7} {'ratio':>7} same")
-    for name, triples, fast_t, fast_n, ref_t, ref_n, identical in rows:
-        ref_s = f"{ref_t:10.2f}" if ref_t is not None else f"{'skipped':>10}"
-        ref_c = f"{ref_n:7d}" if ref_n is not None else f"{'':>7}"
-        ratio = f"{ref_t / fast_t:6.1f}x" if ref_t else f"{'':>7}"
-        print(f"{name:>10} {triples:9,d} {fast_t:8.2f} {fast_n:7d} {ref_s} {ref_c} {ratio} {'' if identical is None else identical}")
-    print(f"(fast: median of {args.runs}; pySHACL: one run; the fast path loads the files into Oxigraph each run)")
+            path = work / f"synthetic-{size}.ttl"
+            say(f"generating {size} synthetic triples, {args.violations} violations of each kind")
+            summary = generate.write(generate.parse_size(size), path, violations=args.violations)
+            sets.append((f"reference + synthetic {size} ({sum(summary['injected'].values())} injected)", path))
+        for extra in args.extra:
+            label, _, file = extra.partition("=")
+            sets.append((label, Path(file)))
+        for n, (name, path) in enumerate(sets):
+            say(f"== validation: {name}")
+            folder = work / f"set-{n}"
+            folder.mkdir()
+            root = generate.make_root(folder, *([path] if path else []))
+            rows.append(measure(name, root, max(args.runs, 1), args.pyshacl_cap, points, args.jobs))
+    print(table(rows, max(args.runs, 1)), flush=True)
+    return rows
 
 
 if __name__ == "__main__":

@@ -1,13 +1,16 @@
 """The fast validation path (shapes compiled to SPARQL) gives pySHACL's results.
 
 Differential, as a multiset of (severity, focus, path, value, shape, message), on the
-shipped data, on every shape fixture under tests/shapes/, and on the shipped data with
-violations injected for every rule; then the same compiled queries over a real Oxigraph
-server, and the engine's own guarantees (fallback, progress, CLI).
+shipped data, on every shape fixture under tests/shapes/, on the shipped data with
+violations injected for every rule, on a synthetic graph of benchmarks/generate.py with its
+injected violations, and on payer positions built to exercise every branch of
+PositionConflictShape; then the same compiled queries over a real Oxigraph server, and the
+engine's own guarantees (fallback, progress, CLI, rules checked in forked processes).
 """
 
 import json
 import shutil
+import sys
 import zlib
 from collections import Counter
 from pathlib import Path
@@ -259,6 +262,103 @@ def test_shape_fixtures_same_as_pyshacl(folder, settings, tmp_path):
     reference = validate([merged], settings=settings, engine="pyshacl")
     fast = validate([merged], settings=settings)
     assert_same(fast, reference)
+
+
+def test_generated_graph_same_as_pyshacl(tmp_path, settings, repo_root):
+    """A synthetic coding graph as the benchmarks generate it (code families, bundles,
+    indications, payers' policies in dated versions), with one violation of every kind the
+    generator injects, beside the shipped files it links to (pySHACL's time grows with the
+    square of the graph: a small one)."""
+    sys.path.insert(0, str(repo_root / "benchmarks"))
+    from generate import INJECTED, write
+
+    summary = write(600, tmp_path / "synthetic.ttl", violations=1)
+    assert set(summary["injected"]) == set(INJECTED)
+    data_dir = cfg.folder(settings, "DATA_DIR")
+    linked = [data_dir / f"{name}.ttl" for name in ("vocabularies", "code-systems", "modifiers", "places-of-service")]
+    data = [tmp_path / "synthetic.ttl", *linked]
+    reference = validate(data, settings=settings, engine="pyshacl")
+    fast = validate(data, settings=settings)
+    assert_same(fast, reference)
+    fired = {r["shape"].rsplit("#", 1)[-1] for r in reference.results}
+    assert set(INJECTED.values()) <= fired, sorted(fired)
+
+
+# Payer positions for PositionConflictShape, which joins the other position on code and
+# payer: payers from a position's own cr:payer or from its policy's issuer, a position in
+# two policies of two payers, one with a payer of its own and a policy of another, one with
+# no payer at all (it is compared with the positions of named payers, as the shape always
+# did), two payers on one position, dates from the policy, month-only dates, contexts.
+POSITIONS = """
+@prefix cr:    <https://w3id.org/coderef/ontology#> .
+@prefix xsd:   <http://www.w3.org/2001/XMLSchema#> .
+@prefix dct:   <http://purl.org/dc/terms/> .
+@prefix schema: <https://schema.org/> .
+@prefix id:    <https://w3id.org/coderef/id/statement/edge/> .
+@prefix payer: <https://w3id.org/coderef/id/payer/> .
+@prefix policy: <https://w3id.org/coderef/id/policy/> .
+@prefix cpt:   <https://w3id.org/coderef/id/cpt/> .
+@prefix cov:   <https://w3id.org/coderef/id/vocab/coverage-status/> .
+@prefix ctx:   <https://w3id.org/coderef/id/vocab/clinical-context/> .
+
+payer:edge-a a cr:Payer ; schema:name "Edge A" .
+payer:edge-b a cr:Payer .
+policy:edge-a-one a cr:CoveragePolicy ; cr:issuedBy payer:edge-a ; cr:policyIdentifier "A-1" ;
+    cr:effectiveDate "2020-01-01"^^xsd:date ; cr:endDate "2021-12-31"^^xsd:date ; cr:position id:x1 , id:x2 , id:x3 , id:x5 .
+policy:edge-a-two a cr:CoveragePolicy ; cr:issuedBy payer:edge-a ; dct:title "A two" ;
+    cr:effectiveDate "2021-06"^^xsd:gYearMonth ; cr:position id:x7 , id:x8 .
+policy:edge-b-one a cr:CoveragePolicy ; cr:issuedBy payer:edge-b ; cr:position id:x5 , id:x4 .
+policy:edge-untitled a cr:CoveragePolicy ; cr:position id:x9 .
+id:x1 a cr:CoveragePosition ; cr:appliesTo cpt:0584T , cpt:0585T ; cr:coverageStatus cov:covered .
+id:x2 a cr:CoveragePosition ; cr:appliesTo cpt:0584T ; cr:coverageStatus cov:not-covered ; cr:effectiveDate "2021-01-01"^^xsd:date .
+id:x3 a cr:CoveragePosition ; cr:payer payer:edge-b ; cr:appliesTo cpt:0584T ; cr:coverageStatus cov:investigational .
+id:x4 a cr:CoveragePosition ; cr:payer payer:edge-b ; cr:appliesTo cpt:0584T ; cr:coverageStatus cov:covered ; cr:clinicalContext ctx:any .
+id:x5 a cr:CoveragePosition ; cr:appliesTo cpt:0584T , cpt:0585T ; cr:coverageStatus cov:clinical-trial-only .
+id:x6 a cr:CoveragePosition ; cr:appliesTo cpt:0584T ; cr:coverageStatus cov:not-covered .
+id:x7 a cr:CoveragePosition ; cr:appliesTo cpt:0585T ; cr:coverageStatus cov:investigational ;
+    cr:clinicalContext ctx:allogeneic ; cr:endDate "2022-03"^^xsd:gYearMonth .
+id:x8 a cr:CoveragePosition ; cr:appliesTo cpt:0585T ; cr:coverageStatus cov:covered ;
+    cr:clinicalContext ctx:allogeneic ; cr:effectiveDate "2022-03-15"^^xsd:date .
+id:x9 a cr:CoveragePosition ; cr:payer payer:edge-a , payer:edge-b ; cr:appliesTo cpt:0585T ; cr:coverageStatus cov:position-not-retrieved .
+id:x10 a cr:CoveragePosition ; cr:payer payer:edge-a , payer:edge-b ; cr:appliesTo cpt:0585T , cpt:typo ; cr:coverageStatus cov:not-covered .
+"""
+
+
+def test_position_conflicts_same_as_pyshacl(tmp_path, settings):
+    data = tmp_path / "positions.ttl"
+    data.write_text(POSITIONS)
+    codes = cfg.folder(settings, "DATA_DIR") / "cpt-0584T.ttl"
+    reference = validate([data, codes], settings=settings, engine="pyshacl")
+    fast = validate([data, codes], settings=settings)
+    assert_same(fast, reference)
+    conflicts = {(r["focus"].rsplit("/", 1)[-1], r["message"].split(":")[0])
+                 for r in fast.results if r["shape"].endswith("#PositionConflictShape")}
+    # each way of finding the payer met a conflict: own payer (x3-x4), the policy's issuer
+    # (x1-x2), policies of two payers (x5, with both), none (x6, against named Edge A only)
+    assert {("x3", "0584T"), ("x4", "0584T"), ("x1", "0584T"), ("x2", "0584T"), ("x5", "0584T"), ("x6", "0584T")} <= conflicts
+    about = {(r["focus"].rsplit("/", 1)[-1], payer) for r in fast.results for payer in ("Edge A", "edge-b")
+             if r["shape"].endswith("#PositionConflictShape") and payer in r["message"]}
+    assert {("x5", "Edge A"), ("x5", "edge-b"), ("x6", "Edge A")} <= about and ("x6", "edge-b") not in about
+
+
+def test_rules_checked_in_forked_processes(monkeypatch, tmp_path, settings):
+    """--jobs: the same report from forked workers as from one process."""
+    from server import validation
+
+    data = tmp_path / "broken.ttl"
+    broken_graph(data, settings)
+    one = validate([data], settings=settings)
+    monkeypatch.setattr(validation, "PARALLEL_FROM", 0)
+    original, calls = validation._run_forked, []
+
+    def spy(*args):
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(validation, "_run_forked", spy)
+    many = validate([data], settings=settings, jobs=2)
+    assert calls, "the rules were checked in forked processes"
+    assert many.results == one.results and not one.conforms
 
 
 # ------------------------------------------------------------------ remote
