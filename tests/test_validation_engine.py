@@ -341,24 +341,39 @@ def test_position_conflicts_same_as_pyshacl(tmp_path, settings):
     assert {("x5", "Edge A"), ("x5", "edge-b"), ("x6", "Edge A")} <= about and ("x6", "edge-b") not in about
 
 
-def test_rules_checked_in_forked_processes(monkeypatch, tmp_path, settings):
-    """--jobs: the same report from forked workers as from one process."""
-    from server import validation
+FORKED = """
+import json, sys
+from server import validation
+
+data = sys.argv[1]
+one = validation.validate([data])
+validation.PARALLEL_FROM = 0
+calls, original = [], validation._run_forked
+
+def spy(*args):
+    calls.append(1)
+    return original(*args)
+
+validation._run_forked = spy
+many = validation.validate([data], jobs=2)
+print(json.dumps({"forked": bool(calls), "same": many.results == one.results, "conforms": one.conforms}))
+"""
+
+
+def test_rules_checked_in_forked_processes(tmp_path, settings, repo_root):
+    """--jobs: the same report from forked workers as from one process. In a fresh
+    interpreter, as `coderef validate` runs: forking is (rightly) refused in a process that
+    runs other threads, as this test session does once a threaded server fixture is up."""
+    import subprocess
 
     data = tmp_path / "broken.ttl"
     broken_graph(data, settings)
-    one = validate([data], settings=settings)
-    monkeypatch.setattr(validation, "PARALLEL_FROM", 0)
-    original, calls = validation._run_forked, []
-
-    def spy(*args):
-        calls.append(args)
-        return original(*args)
-
-    monkeypatch.setattr(validation, "_run_forked", spy)
-    many = validate([data], settings=settings, jobs=2)
-    assert calls, "the rules were checked in forked processes"
-    assert many.results == one.results and not one.conforms
+    done = subprocess.run([sys.executable, "-c", FORKED, str(data)], cwd=repo_root, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    outcome = json.loads(done.stdout.strip().splitlines()[-1])
+    assert outcome["forked"], "the rules were checked in forked processes"
+    assert outcome["same"] and not outcome["conforms"]
 
 
 # ------------------------------------------------------------------ remote
