@@ -68,7 +68,6 @@ INJECTED = {
     "no-label": "CodeLabelShape",
 }
 
-NOTATION = re.compile(r"[A-TV-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?")  # Icd10cmNotationShape's pattern
 # Written v:kind/term for brevity; Turtle local names cannot hold "/", so the writer expands them.
 VOCAB = re.compile(r"\bv:([a-z-]+/[a-z0-9-]+)")
 
@@ -144,9 +143,7 @@ class Generator:
                 self.inject_at[(k * slots // max(violations, 1) + self.rng.randrange(max(slots // max(violations, 1), 1))) % slots].append(kind)
         billable = defaultdict(list)
         for code in all_codes():
-            # Only codes whose notation (and category's) Icd10cmNotationShape accepts: the code
-            # set also holds U07.1, U09.9 and QA0.*, which its pattern rejects.
-            if icd.is_leaf(code) and "." in code and NOTATION.fullmatch(code) and NOTATION.fullmatch(code[:3]):
+            if icd.is_leaf(code) and "." in code:
                 billable[code[:3]].append(code)
         self.categories = sorted(billable)
         self.billable = billable

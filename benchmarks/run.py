@@ -736,27 +736,14 @@ def main():
             previous = (size, rdflib_cost(results)) if rdflib_cost(results) else previous
         icd_module = None
         if args.icd10cm:
-            from server.icd10cm import ID as ICD
-            from server.icd10cm import all_codes, build
+            from server.icd10cm import build
 
             say("building the ICD-10-CM module (into the temporary folder, not data/)")
             icd_module = work / "icd10cm.ttl"
-            build(icd_module)
-            # The code set also holds U07.1, U09.9 and QA0.*, which Icd10cmNotationShape rejects:
-            # a server refuses data that breaks a shape, so it serves the module without them.
-            # (Dropped from the built text, concept by concept: `build(out, codes)` for 98k codes
-            # takes minutes, its ancestor look-ups grow with the square of the codes.)
-            servable = work / "servable" / "icd10cm.ttl"
-            servable.parent.mkdir()
-            blocks = icd_module.read_text(encoding="utf-8").split("\n\n")
-            kept = [b for b in blocks if not b.startswith("<" + ICD) or generate.NOTATION.fullmatch(b[len(ICD) + 1:b.index(">")])]
-            servable.write_text("\n\n".join(kept), encoding="utf-8")
-            left_out = len(blocks) - len(kept)
+            count = build(icd_module)
             estimate = rdflib_estimate(previous, 1_000_000, args.rdflib_cap)
-            results, figures = bench(f"ICD-10-CM module (real code set, {left_out} codes left out) + reference",
-                                     [servable], work, args, estimate)
-            print(f"\nICD-10-CM: the code set's {len(all_codes()):,} codes less {left_out} whose notation "
-                  "Icd10cmNotationShape rejects (U07*, U09*, QA0*; the validation below keeps them)")
+            results, figures = bench("ICD-10-CM module (real code set) + reference", [icd_module], work, args, estimate)
+            print(f"\nICD-10-CM: the whole code set, {count:,} codes, none left out")
         validated = []
         if not args.no_validation:
             say("== validation (benchmarks/validation.py)")

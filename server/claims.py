@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from .icd10cm import icd  # the code set loads on first use (~3 s, ~100 MB)
+from .icd10cm import icd, normalise  # the code set loads on first use (~3 s, ~100 MB)
 
 from . import config as cfg
 from .errors import BadRequest, ConfigError
@@ -143,7 +143,7 @@ def parse_claim(obj) -> Claim:
         text = _text(value, f"diagnoses[{i}]").upper()
         if not DIAGNOSIS_TEXT.match(text):
             raise BadRequest(f"diagnoses[{i}]: {text[:40]!r} is not written like an ICD-10-CM code such as E10.649")
-        code = icd.add_dot(text) if icd.is_valid_item(text) else text
+        code = normalise(text)  # dotted when in the set (a table look-up; icd.add_dot scans the set)
         if code not in diagnoses:
             diagnoses.append(code)
     nct = obj.get("clinical_trial_nct")

@@ -7,6 +7,7 @@ package (April 2026 release). Two uses:
 - the whole code set as the optional module data/modules/icd10cm.ttl (git-ignored).
 """
 
+import functools
 import sys
 from pathlib import Path
 
@@ -48,9 +49,21 @@ def is_code(item: str) -> bool:
     return icd.is_valid_item(item) and icd.is_category_or_subcategory(item)
 
 
+@functools.cache
+def _dotted() -> dict[str, str]:
+    """Every item of the set, written with or without its dot, to its dotted form.
+
+    `icd.add_dot` gives the same answer, but finds the code by scanning the list of all
+    codes (its cache holds only codes already asked for): over the whole set, --codes took
+    time growing with the square of the codes. The package's two lists, with and without
+    dots, are in the same order."""
+    dotted = icd.get_all_codes(with_dots=True)
+    return dict(zip(icd.get_all_codes(with_dots=False), dotted)) | dict(zip(dotted, dotted))
+
+
 def normalise(code: str) -> str:
     code = code.strip().upper()
-    return icd.add_dot(code) if icd.is_valid_item(code) else code
+    return _dotted().get(code, code)
 
 
 def check(code: str) -> str:
@@ -72,7 +85,7 @@ def with_ancestors(codes) -> list[str]:
     for code in codes:
         code = check(code)
         seen.add(code)
-        seen.update(a for a in icd.get_ancestors(code) if is_code(a))
+        seen.update(a for a in icd.get_ancestors(code) if a not in seen and is_code(a))
     return sorted(seen)
 
 

@@ -47,7 +47,8 @@ RESERVED_PARAMS = ("format", "limit", "offset")
 CODE_PATTERNS = {
     "cpt": re.compile(r"^[0-9]{4}[0-9A-Z]$"),  # Category I digits; II F, III T, PLA U, M, A
     "hcpcs": re.compile(r"^[A-Z][0-9]{4}$"),
-    "icd10cm": re.compile(r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$"),
+    # Icd10cmNotationShape's pattern: the official set has U07.1 and a letter second (QA0.0101).
+    "icd10cm": re.compile(r"^[A-Z][0-9A-Z]{2}(\.[0-9A-Z]{1,4})?$"),
     "modifier": re.compile(r"^[0-9A-Z]{2}$"),
     "pos": re.compile(r"^[0-9]{2}$"),
 }

@@ -8,11 +8,14 @@ import shutil
 
 import pyoxigraph as ox
 import pytest
+import rdflib
 import simple_icd_10_cm as icd
+from rdflib.collection import Collection
+from rdflib.namespace import SH
 
 from server import create_app
 from server.cli import main as coderef
-from server.icd10cm import all_codes, build
+from server.icd10cm import all_codes, build, with_ancestors
 from server.namespaces import sparql_prefixes
 from server.stores import Literal
 
@@ -156,3 +159,57 @@ def test_without_the_module_a_code_outside_the_reference_is_unknown(root_copy):
     response = create_app({"ROOT": str(root_copy), "TESTING": True}).test_client().get("/api/questions/codes_for_indication?icd=A00.0")
     assert response.status_code == 404
     assert response.get_json()["ok"] is False
+
+
+def _notation_pattern(repo_root) -> str:
+    shapes = rdflib.Graph().parse(repo_root / "shapes" / "core.shapes.ttl", format="turtle")
+    shape = rdflib.URIRef("https://w3id.org/coderef/shapes#Icd10cmNotationShape")
+    patterns = [str(p) for member in Collection(shapes, shapes.value(shape, SH["or"]))
+                for p in shapes.objects(member, SH.pattern)]
+    assert len(patterns) == 1, patterns
+    return patterns[0]
+
+
+def test_every_official_notation_has_the_form_icd10cm_notation_shape_requires(repo_root, official_codes):
+    """The shape's pattern once left out U (U07.1 COVID-19, U09.9) and a letter second
+    (QA0.0101): 25 codes of the set, so a server refused the whole module. Each notation
+    build() writes, through the pattern as the validator applies it (SPARQL REGEX)."""
+    store = ox.Store()
+    notation = ox.NamedNode("http://www.w3.org/2004/02/skos/core#notation")
+    store.extend(ox.Quad(ox.NamedNode(ICD + code), notation, ox.Literal(code)) for code in official_codes)
+    pattern = ox.Literal(_notation_pattern(repo_root))
+    rejected = [row["n"].value for row in store.query(
+        f"SELECT ?n WHERE {{ ?c <{notation.value}> ?n FILTER (!REGEX(?n, {pattern})) }}")]
+    assert rejected == []
+    assert len(store) == len(official_codes) > 95_000
+
+
+def test_the_api_takes_every_notation_the_shape_takes(repo_root, root_copy):
+    """The `icd`/`code` parameters check a notation's form with the shape's pattern: with the
+    narrower one, QA0.0101 (a code of the set) was a malformed-parameter 400, not a look-up."""
+    from server.questions import CODE_PATTERNS
+
+    assert CODE_PATTERNS["icd10cm"].pattern == _notation_pattern(repo_root)
+    client = create_app({"ROOT": str(root_copy), "TESTING": True}).test_client()
+    for code, status in (("QA0.0101", 404), ("U07.1", 404), ("QA0.01010", 400), ("1A0.0", 400)):
+        response = client.get(f"/api/questions/codes_for_indication?icd={code}")
+        assert response.status_code == status, (code, response.get_json())
+
+
+def test_build_of_given_codes_writes_what_it_always_wrote(repo_root, tmp_path):
+    """`build-icd10cm --codes`, however the codes are spelled, writes the committed subset
+    byte for byte (it was written by the version before codes were looked up by dict)."""
+    shipped = repo_root / "data" / "icd10cm-indications.ttl"
+    notations = sorted(str(q.object.value) for q in ox.parse(path=str(shipped)) if q.predicate.value.endswith("#notation"))
+    spelled = [n.replace(".", "") if i % 3 == 0 else n.lower() if i % 3 == 1 else n for i, n in enumerate(notations)]
+    out = tmp_path / "subset.ttl"
+    assert coderef(["build-icd10cm", "--out", str(out), "--codes", ", ".join(spelled[:5]), *spelled[5:]]) == 0
+    assert out.read_bytes() == shipped.read_bytes()
+
+
+@pytest.mark.timeout(90)
+def test_given_codes_are_looked_up_in_linear_time(official_codes):
+    """`build-icd10cm --codes` with the whole set took over ten minutes: each code's dotted
+    form was found by scanning the list of all codes. Now seconds."""
+    dotless = [code.replace(".", "") for code in official_codes]
+    assert with_ancestors(dotless) == sorted(official_codes)
