@@ -4,10 +4,13 @@ Every backend answers SELECT with a `Result` whose rows map variable names to te
 the SPARQL 1.1 JSON results form ({"type": "uri"|"literal"|"bnode", "value": ...,
 "datatype"?, "xml:lang"?}), so that callers never see which engine answered.
 
-Parameters are bound by value (`bindings={"code": IRI(...)}`): the embedded backend
-substitutes them in the parsed query (SEP-0007); nothing is pasted into query text.
+Parameters are bound by value (`bindings={"code": IRI(...)}`): both backends open the
+query's outer WHERE group with a VALUES block of the bound terms (serialized by the term
+library, never pasted from input), and the embedded one also substitutes the projected ones
+in the parsed query (SEP-0007).
 """
 
+import re
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
@@ -63,6 +66,9 @@ def to_oxigraph(term):
     raise TypeError(f"cannot bind {term!r}: use stores.IRI or stores.Literal")
 
 
+_UNPROJECTED = re.compile(r"variable \?(\w+) in its SELECT projection")
+
+
 class EmbeddedStore:
     """Oxigraph in-process (measured: ~10x rdflib Memory on load, 20x+ on queries)."""
 
@@ -85,19 +91,36 @@ class EmbeddedStore:
             self.isolation = QueryProcesses(source, self.settings)
 
     def _run(self, query: str, bindings):
-        substitutions = {ox.Variable(k): to_oxigraph(v) for k, v in (bindings or {}).items()}
-        try:
-            return self.store.query(query, substitutions=substitutions or None)
-        except SyntaxError as err:
-            raise BadRequest(f"malformed SPARQL: {err}") from None
-        except RuntimeError as err:
-            # Oxigraph substitutes only projected variables; bind the others the way the
-            # remote store does, as a VALUES block (terms serialized by pyoxigraph).
-            if "SELECT projection" not in str(err):
-                raise
+        """Oxigraph's answer, with the bindings as a VALUES block opening the outer WHERE
+        group and, for the projected variables, also as substitutions.
+
+        Measured on 1M triples (persisted store, the catalogue's questions with the bench's
+        parameters), against substitution alone: the VALUES block lets Oxigraph's planner start
+        from the bound terms (coverage_matrix 233 -> 12 ms, secondary_only_positions 251 -> 5
+        ms, family_inconsistencies 2.4 -> 1.7 s), the others within noise. The VALUES block
+        alone is not enough where a parameter meets a UNION (sources 45 ms -> 11 s: the UNION
+        is evaluated unbound, then joined); the substitution keeps that plan."""
+        if not bindings:
+            try:
+                return self.store.query(query)
+            except SyntaxError as err:
+                raise BadRequest(f"malformed SPARQL: {err}") from None
         from .remote import inject_values  # noqa: PLC0415 (remote imports this module)
 
-        return self.store.query(inject_values(query, bindings))
+        text = inject_values(query, bindings)
+        substitutions = {ox.Variable(k): to_oxigraph(v) for k, v in bindings.items()}
+        while True:
+            try:
+                return self.store.query(text, substitutions=substitutions or None)
+            except SyntaxError as err:
+                raise BadRequest(f"malformed SPARQL: {err}") from None
+            except RuntimeError as err:
+                # Oxigraph substitutes only projected variables: the others stay bound by
+                # the VALUES block alone (the check happens before any evaluation).
+                unprojected = _UNPROJECTED.search(str(err))
+                if not unprojected or ox.Variable(unprojected[1]) not in substitutions:
+                    raise
+                del substitutions[ox.Variable(unprojected[1])]
 
     def select(self, query: str, bindings=None, cap: int | None = None) -> Result:
         cap = self.settings["RESULT_CAP"] if cap is None else cap
