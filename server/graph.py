@@ -219,6 +219,12 @@ def _sweep(store_dir: Path, keep: set) -> None:
         shutil.rmtree(stale, ignore_errors=True)
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def build_persisted(paths, store_dir, progress=None, shapes=None) -> Path:
     """Parse every file (DataError names file and line), write them to a new on-disk store
     in a temporary directory, check it against `shapes` when given (NotConforming), rename
@@ -244,6 +250,9 @@ def build_persisted(paths, store_dir, progress=None, shapes=None) -> Path:
                   # the shapes it was found to conform to (None: not checked)
                   "conforms_to": fingerprint(shapes) if shapes is not None else None}
         (tmp / MANIFEST).write_text(json.dumps(record, indent=1), encoding="utf-8")
+        # mkdtemp made the folder 0700: give it the mode a plain mkdir would (the umask's), so
+        # that workers running as another user can open the build read-only.
+        os.chmod(tmp, 0o777 & ~_umask())
         build = store_dir / fp
         if build.exists():  # an earlier build of the same files that CURRENT no longer names
             shutil.rmtree(build)

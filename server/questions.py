@@ -291,16 +291,17 @@ CHECK_CACHE = "question-checks.json"
 
 
 @functools.cache
-def _rdflib_version() -> str:
+def _engine_versions() -> list[str]:
+    """rdflib's and pyoxigraph's versions: an upgrade of either checks every query again."""
     from importlib.metadata import version  # not rdflib itself: importing it costs more than the cache saves
 
-    return version("rdflib")
+    return [version("rdflib"), version("pyoxigraph")]
 
 
 class PortabilityCache:
     """Which queries passed the rdflib check, kept in a small JSON file so that a worker
     starting over the same queries skips the parse (~0.1 s a file). Keyed by a hash of the
-    query text, the parameter names, the rdflib version and PORTABILITY_CHECK: any change
+    query text, the parameter names, the rdflib and pyoxigraph versions and PORTABILITY_CHECK: any change
     to one of them is checked again. Only passes are recorded, so a query that fails keeps
     failing at every start. A file that cannot be read or written is just no cache."""
 
@@ -317,7 +318,7 @@ class PortabilityCache:
 
     @staticmethod
     def key(query: str, params) -> str:
-        text = json.dumps([PORTABILITY_CHECK, _rdflib_version(), [p.name for p in params], query])
+        text = json.dumps([PORTABILITY_CHECK, *_engine_versions(), [p.name for p in params], query])
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def vouches(self, query: str, params) -> bool:

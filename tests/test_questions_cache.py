@@ -87,12 +87,17 @@ def test_a_renamed_parameter_is_checked_again(folder, tmp_path, checks, monkeypa
     assert checks == ["bundled_services.rq"]
 
 
-def test_another_rdflib_version_checks_again(folder, tmp_path, checks, monkeypatch):
+@pytest.mark.parametrize("versions", [["0.0.0", "0.5.13"], ["7.6.0", "0.0.0"]], ids=["rdflib", "pyoxigraph"])
+def test_another_engine_version_checks_again(folder, tmp_path, checks, monkeypatch, versions):
+    """An upgrade of rdflib or of pyoxigraph: every query is checked again (`coderef serve`
+    skips its start-up check only when every question is vouched for)."""
     cache = tmp_path / "question-checks.json"
     load_catalogue(folder, cache)
     forget(monkeypatch)
     checks.clear()
-    monkeypatch.setattr(questions, "_rdflib_version", lambda: "0.0.0")
+    real = questions._engine_versions()
+    changed = [v if v == "0.0.0" else real[i] for i, v in enumerate(versions)]
+    monkeypatch.setattr(questions, "_engine_versions", lambda: changed)
     load_catalogue(folder, cache)
     assert sorted(checks) == ["benchmarks.rq", "bundled_services.rq"]
 

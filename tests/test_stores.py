@@ -55,6 +55,18 @@ def test_the_first_open_builds_a_read_only_store(settings):
     assert builds(settings) == [current(settings)]
 
 
+def test_a_build_folder_has_the_umask_mode_not_the_temporary_0700(settings):
+    """Built in a mkdtemp folder (0700), renamed into place: workers running as another user
+    than the builder could not open it."""
+    previous = os.umask(0o022)
+    try:
+        open_store(settings)
+    finally:
+        os.umask(previous)
+    build = cfg.folder(settings, "STORE_DIR") / current(settings)
+    assert build.stat().st_mode & 0o777 == 0o755
+
+
 def test_nothing_can_be_written_to_it(settings):
     store = open_store(settings)
     quad = ox.Quad(ox.NamedNode("https://example.org/s"), ox.NamedNode("https://example.org/p"), ox.Literal("o"))
