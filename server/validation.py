@@ -22,7 +22,8 @@ Two engines, one report:
 - `strict`: warnings also break conformance.
 - `jobs`: on the fast path, with files read into a store of its own, check the rules in up
   to this many forked processes (the store is shared copy-on-write; a query holds the GIL, so
-  threads would not help). Only for graphs of PARALLEL_FROM triples or more, and never by
+  threads would not help); a SHACL-SPARQL rule on instances of classes is split into
+  parts by focus node (shacl_sparql.partition). Only for graphs of PARALLEL_FROM triples or more, and never by
   default: a process serving threads (the web view) must not fork. `coderef validate`
   passes the number of CPUs (--jobs).
 
@@ -55,7 +56,8 @@ from . import config as cfg
 from .errors import ConfigError, DataError
 from .graph import parse_file, rdf_format
 from .namespaces import CR, ID
-from .shacl_sparql import Raw, StoreGraph, canonical, compile_shapes, run_check, to_rdflib, top_level_shapes
+from .shacl_sparql import (Raw, StoreGraph, canonical, compile_shapes, partition, run_check, to_rdflib,
+                           top_level_shapes)
 
 __all__ = ["validate", "Report", "report_for", "register_cli", "SEVERITIES"]
 
@@ -97,9 +99,6 @@ def _parse_sparql_once():
 
     _validate_sparql_query.coderef_prepared = True
     SPARQLBasedConstraint._validate_sparql_query = _validate_sparql_query
-
-
-_parse_sparql_once()
 
 
 # ------------------------------------------------------------------ files
@@ -285,6 +284,24 @@ class _Codes:
         return sorted(found)
 
 
+def _prefetch_codes(data, nodes):
+    """Read, in a few batches, the edges _Codes.of follows from these nodes (rather than
+    one query per node on the way): the nodes, what they are about, the policies'
+    positions and the steps' scenarios, and the candidate owners."""
+    nodes = list(nodes)
+    data.prefetch(nodes)
+    about = [a for n in nodes for a in data.objects(n, CRN.about)]
+    data.prefetch(about)
+    nodes += about
+    middle = [*(pos for n in nodes for pos in data.objects(n, CRN.position)),
+              *(sc for n in nodes for sc in data.subjects(CRN.step, n))]
+    data.prefetch(middle)
+    owners = [s for n in nodes for p in _STATEMENT_LINKS for s in data.subjects(p, n)]
+    owners += [c for n in [*nodes, *middle] for c in data.objects(n, CRN.appliesTo)]
+    owners += [c for sc in middle for c in data.subjects(CRN.scenario, sc)]
+    data.prefetch(owners, incoming=False)  # only their type and notation are read
+
+
 def _path_text(shapes: rdflib.Graph, data: rdflib.Graph, path, focus, value):
     """The property a result is about: for an alternative path, the member that holds
     the value."""
@@ -343,7 +360,7 @@ def _results_graph(raws) -> rdflib.Graph:
 def _results(raws, shapes: rdflib.Graph, data) -> list[dict]:
     """Report rows of Raw results; `data` is the rdflib data graph or a StoreGraph."""
     if hasattr(data, "prefetch"):
-        data.prefetch(r.focus for r in raws)
+        _prefetch_codes(data, {r.focus for r in raws})
     codes = _Codes(data)
     out = []
     for raw in raws:
@@ -368,7 +385,9 @@ def _results(raws, shapes: rdflib.Graph, data) -> list[dict]:
             "codes": found,
             "node": short_name(focus),
         })
-    out.sort(key=lambda d: (d["code"] or "~" + d["node"], SEVERITIES.index(d["severity"]) if d["severity"] in SEVERITIES else 9, d["message"]))
+    # every field in the key: the same order however the rules were run (in parts or not)
+    out.sort(key=lambda d: (d["code"] or "~" + d["node"], SEVERITIES.index(d["severity"]) if d["severity"] in SEVERITIES else 9,
+                            d["message"], d["focus"], d["path"] or "", d["value"] or "", d["shape"] or ""))
     return out
 
 
@@ -433,7 +452,10 @@ def _shapes(shape_files, progress=None, offset=0, total=0):
 
 
 def _run_pyshacl(data: rdflib.Graph, shapes: rdflib.Graph, shape_files) -> rdflib.Graph:
+    # imported here: the fast path needs pySHACL only for rules it does not translate
     import pyshacl
+
+    _parse_sparql_once()
 
     try:
         _, results_graph, _ = pyshacl.validate(
@@ -475,7 +497,8 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store, j
         store = EmbeddedStore(load_files(files, step), settings)
     shapes, checks, fallback = _shapes(shape_files, progress, len(files), total_files)
 
-    if own_store and jobs > 1 and len(checks) > 1 and len(store) >= PARALLEL_FROM and _can_fork():
+    triples = len(store)
+    if own_store and jobs > 1 and len(checks) > 1 and triples >= PARALLEL_FROM and _can_fork():
         raws = _run_forked(checks, store, jobs, progress)
     else:
         raws = []
@@ -490,7 +513,7 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store, j
         results=_results(raws, shapes, StoreGraph(store)),
         strict=strict,
         files=[*where, *map(str, shape_files)],
-        triples=len(store),
+        triples=triples,
         shapes=_rule_count(shapes),
         results_graph=_results_graph(raws),
         engine="fast",
@@ -531,25 +554,34 @@ def _can_fork() -> bool:
 
 def _run_forked(checks, store, jobs, progress) -> list:
     """Every check, in `jobs` forked processes that share the in-memory store; results in
-    the order of `checks`. The SHACL-SPARQL rules (the costly ones) are handed out first."""
+    the order of `checks`. The SHACL-SPARQL rules (the costly ones) are handed out first,
+    those on instances of classes in `jobs` parts by focus node, so that the costliest
+    (PositionConflictShape) does not keep one worker busy after the others are done."""
     global _forked
-    order = sorted(range(len(checks)), key=lambda i: (not checks[i].sparql, -len(checks[i].query)))
-    results = [None] * len(checks)
+    tasks = []
+    for i, check in enumerate(checks):
+        parts = min(jobs, 16) if check.splittable else 1
+        tasks += [(i, part, parts) for part in range(parts)]
+    tasks.sort(key=lambda t: (not checks[t[0]].sparql, -len(checks[t[0]].query), t))
+    results = {}
     _forked = (store, checks)
     try:
-        with multiprocessing.get_context("fork").Pool(min(jobs, len(checks))) as pool:
-            for n, (i, raws) in enumerate(pool.imap_unordered(_indexed_check, order), 1):
-                results[i] = raws
+        with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
+            for n, (task, raws) in enumerate(pool.imap_unordered(_run_task, tasks), 1):
+                results[task] = raws
                 if progress:
-                    progress(n, len(checks), f"rule {checks[i].label}")
+                    progress(n, len(tasks), f"rule {checks[task[0]].label}")
     finally:
         _forked = None
-    return [raw for raws in results for raw in raws]
+    return [raw for task in sorted(results) for raw in results[task]]
 
 
-def _indexed_check(index: int) -> tuple:
+def _run_task(task: tuple) -> tuple:
     store, checks = _forked
-    return index, run_check(checks[index], lambda q: store.select(q, cap=10**9).rows)
+    index, part, parts = task
+    check = checks[index]
+    query = partition(check, part, parts) if parts > 1 else None
+    return task, run_check(check, lambda q: store.select(q, cap=10**9).rows, query)
 
 
 def _fallback(store, files, shapes, shape_files, fallback) -> list:
