@@ -186,17 +186,26 @@ def _register_optional():
 
 
 def main(argv=None) -> int:
+    whole_process = argv is None  # the command itself, not main([...]) called from Python
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] != ["serve"]:  # serve needs none of them: ~0.3 s (pySHACL, SPARQLWrapper) off its start
         _register_optional()
     args = build_parser().parse_args(argv)
+    args.whole_process = whole_process
     try:
-        return args.func(args)
+        code = args.func(args)
     except CoderefError as err:
         print(f"coderef: {err}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    if getattr(args, "exit_at_once", False):
+        # A command that holds a large store and has nothing left to do (validate): leave
+        # without freeing it, once the output is written.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

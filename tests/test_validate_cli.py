@@ -153,3 +153,21 @@ def test_malformed_path_argument_in_a_real_process(tmp_path):
     assert done.returncode == 2, done.stdout + done.stderr
     assert "claims.ttl, line" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_command_leaves_at_once_with_its_report_and_exit_code(root_copy, tmp_path):
+    """Run as a command, validate exits with os._exit once the report is written (the store
+    is not freed): the whole report still reaches a pipe and a file, with the exit code."""
+    break_copy(root_copy)
+    command = Path(sys.executable).with_name("coderef")
+    argv = [str(command)] if command.exists() else [sys.executable, "-m", "server.cli"]
+    done = subprocess.run([*argv, "validate", "--root", str(root_copy), "--format", "json"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["conforms"] is False and len(report["results"]) >= 3
+    out = tmp_path / "report.txt"
+    with open(out, "w") as sink:
+        done = subprocess.run([*argv, "validate"], stdout=sink, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().rstrip().endswith("conforms")
