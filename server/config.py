@@ -35,6 +35,9 @@ DEFAULTS = {
     "QUERY_ISOLATION": False,
     "QUERY_MEMORY_MB": 2048,
     "QUERY_PROCESSES": 2,
+    # A query process grown by more than this (resident MB, over its size once ready) is
+    # replaced by a fresh one after answering: big answers would leave it large. 0: never.
+    "QUERY_PROCESS_GROWTH_MB": 100,
     # Query processes run this much nicer than the web workers: on a busy machine a long
     # query (a cross product fired at /sparql) gets the CPU left over, not half of it.
     "QUERY_NICE": 10,
@@ -58,6 +61,7 @@ ENVIRONMENT = {
     "CODEREF_QUERY_ISOLATION": "QUERY_ISOLATION",
     "CODEREF_QUERY_MEMORY_MB": "QUERY_MEMORY_MB",
     "CODEREF_QUERY_PROCESSES": "QUERY_PROCESSES",
+    "CODEREF_QUERY_PROCESS_GROWTH_MB": "QUERY_PROCESS_GROWTH_MB",
     "CODEREF_QUERY_NICE": "QUERY_NICE",
     "CODEREF_CACHE_MB": "CACHE_MB",
 }

@@ -7,7 +7,11 @@ same data (the persisted build read-only, ~0.02 s, or the same Turtle files for 
 in-memory store) and answers through a pipe. When QUERY_TIMEOUT passes the parent kills the
 child (SIGKILL: the query really stops and its core is freed), answers QueryTimeout (503)
 and starts a fresh child. Each child's address space is capped (QUERY_MEMORY_MB), so a
-runaway query dies instead of the machine.
+runaway query dies instead of the machine. A child that a large query left more than
+QUERY_PROCESS_GROWTH_MB (resident) above its size once ready is retired after answering and
+a fresh one takes its slot: Oxigraph's hash tables and sort buffers go back to the
+allocator, not to the system, so at 1M triples one whole-graph question left a child at
+~340 MB for good.
 
 Children start with "spawn": a process that has used Oxigraph (RocksDB's thread pool) and
 then forks hands the child locks held by threads that do not exist there; it hangs.
@@ -98,6 +102,15 @@ def _serve(conn, source, memory_mb, nice) -> None:
 
 # ------------------------------------------------------------------ the parent
 
+def _resident_mb(pid: int) -> float:
+    """Resident memory of a process (Linux /proc), 0 when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 class _Child:
     """One query process and the parent's end of its pipe."""
 
@@ -110,6 +123,7 @@ class _Child:
         theirs.close()
         self.pid = self.process.pid
         self.ready = False
+        self.ready_mb = 0.0  # resident size once the store is open
 
     def wait_ready(self) -> None:
         if self.ready:
@@ -126,6 +140,7 @@ class _Child:
             self.kill()
             raise value
         self.ready = True
+        self.ready_mb = _resident_mb(self.pid)
 
     def alive(self) -> bool:
         return self.process.is_alive() and not self.conn.closed
@@ -147,12 +162,14 @@ class QueryProcesses:
         self.source = (kind, str(where) if kind == "persisted" else [str(p) for p in where])
         self.timeout = float(settings["QUERY_TIMEOUT"])
         self.memory_mb = int(settings.get("QUERY_MEMORY_MB") or 0)
+        self.growth_mb = float(settings.get("QUERY_PROCESS_GROWTH_MB") or 0)
         self.limits = (self.memory_mb, int(settings.get("QUERY_NICE") or 0))
         self.size = max(1, int(settings.get("QUERY_PROCESSES") or 1))
         self._cond = threading.Condition()
         self._idle: list[_Child] = []
         self._count = 0
         self.stopped: list[int] = []  # pids of the children killed mid-query, oldest first
+        self.retired: list[int] = []  # pids of the children replaced for their size, oldest first
         # Children die with the store that owns them (a reload replaces it).
         self._finalizer = weakref.finalize(self, _kill_all, self._idle)
         # One child starts now, so the first query does not wait for its start-up.
@@ -202,6 +219,18 @@ class QueryProcesses:
             raise
         self._release(fresh)
 
+    def _retire(self, big: _Child) -> None:
+        """The answer is in: a fresh child in the place of one grown too big (it starts while
+        the answer goes out; a query here waits for it only if it comes sooner)."""
+        self.retired = [*self.retired[-99:], big.pid]
+        big.kill()  # idle, between queries: nothing is lost, and the system has its memory at once
+        try:
+            fresh = _Child(self.source, self.limits)
+        except BaseException:
+            self._release(None)
+            raise
+        self._release(fresh)
+
     # -- queries
 
     def run(self, method: str, query: str, bindings=None, cap: int | None = None):
@@ -227,7 +256,10 @@ class QueryProcesses:
             self._replace(child)
             raise QueryTimeout(f"the query was stopped: it needed more than the {self.memory_mb} MB "
                                "of memory a query may use") from None
-        self._release(child)
+        if self.growth_mb and _resident_mb(child.pid) - child.ready_mb > self.growth_mb:
+            self._retire(child)
+        else:
+            self._release(child)
         if status == "error":
             raise value
         return value
