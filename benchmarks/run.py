@@ -271,10 +271,15 @@ def free_port() -> int:
 
 
 def children(pid: int) -> list[int]:
-    try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    """Children of every thread of the process: a gthread worker starts its query processes
+    from request threads, and /proc lists a child under the thread that started it."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return sorted(set(found))
 
 
 def cmdline(pid: int) -> bytes:
