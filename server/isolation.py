@@ -208,22 +208,15 @@ class QueryProcesses:
                 self._count -= 1
             self._cond.notify()
 
-    def _replace(self, dead: _Child) -> None:
-        """A fresh child in the dead one's slot; it loads while no one waits for it."""
-        dead.kill()
-        self.stopped = [*self.stopped[-99:], dead.pid]
-        try:
-            fresh = _Child(self.source, self.limits)
-        except BaseException:
-            self._release(None)
-            raise
-        self._release(fresh)
-
-    def _retire(self, big: _Child) -> None:
-        """The answer is in: a fresh child in the place of one grown too big (it starts while
-        the answer goes out; a query here waits for it only if it comes sooner)."""
-        self.retired = [*self.retired[-99:], big.pid]
-        big.kill()  # idle, between queries: nothing is lost, and the system has its memory at once
+    def _replace(self, old: _Child, retired: bool = False) -> None:
+        """A fresh child in the old one's slot; it loads while no one waits for it. The old
+        one is killed: stopped mid-query, or (retired) idle after answering but grown too big,
+        where nothing is lost and the system has its memory back at once."""
+        old.kill()
+        if retired:
+            self.retired = [*self.retired[-99:], old.pid]
+        else:
+            self.stopped = [*self.stopped[-99:], old.pid]
         try:
             fresh = _Child(self.source, self.limits)
         except BaseException:
@@ -257,7 +250,7 @@ class QueryProcesses:
             raise QueryTimeout(f"the query was stopped: it needed more than the {self.memory_mb} MB "
                                "of memory a query may use") from None
         if self.growth_mb and _resident_mb(child.pid) - child.ready_mb > self.growth_mb:
-            self._retire(child)
+            self._replace(child, retired=True)
         else:
             self._release(child)
         if status == "error":
