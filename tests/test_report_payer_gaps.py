@@ -1,0 +1,56 @@
+"""payer_gaps from its report (server/reports/payer_gaps.py) equals its SPARQL: every payer,
+with no day and on days at and beside the dates of the graph, on the shipped reference and on
+a generated graph with injected violations."""
+
+import pytest
+
+import reports_diff as diff
+from server.reports import payer_gaps
+from server.stores import EmbeddedStore
+
+QUESTION = "payer_gaps"
+
+
+@pytest.fixture(scope="module")
+def graphs(tmp_path_factory):
+    return diff.graphs(str(tmp_path_factory.getbasetemp()))
+
+
+@pytest.fixture(scope="module")
+def dbs(graphs):
+    return {name: diff.report_db(store, payer_gaps) for name, store in graphs.items()}
+
+
+@pytest.mark.parametrize("graph,days", [("shipped", 10), ("generated", 4)])
+def test_same_rows_as_the_sparql(graphs, dbs, graph, days):
+    store, question = graphs[graph], diff.catalogue().get(QUESTION)
+    sets = diff.param_sets(store, question, days=days)
+    if graph == "generated":  # every third payer: a SPARQL answer takes ~0.1 s here
+        sets = sets[::3]
+    problems = [p for raw in sets if (p := diff.difference(store, dbs[graph], question, payer_gaps, raw))]
+    assert problems == [], problems[:3]
+    # The graph exercises the question: gaps on some days, none on others.
+    sizes = [len(payer_gaps.answer(dbs[graph], _bound(store, raw), diff.BIG)[0]) for raw in sets]
+    assert max(sizes) > 10 and min(sizes) < max(sizes)
+
+
+def _bound(store, raw):
+    return diff.catalogue().bind(EmbeddedStore(store, {"QUERY_ISOLATION": False}), diff.catalogue().get(QUESTION), raw)
+
+
+def test_pages_are_prefixes(graphs, dbs):
+    store, db = graphs["generated"], dbs["generated"]
+    bindings = _bound(store, {"payer": "medicare"})
+    whole, more = payer_gaps.answer(db, bindings, diff.BIG)
+    assert not more and len(whole) > 20
+    for cap in (1, 2, 10, len(whole) - 1, len(whole), len(whole) + 1):
+        rows, more = payer_gaps.answer(db, bindings, cap)
+        assert rows == whole[:cap]
+        assert more == (cap < len(whole))
+
+
+def test_a_payer_unknown_to_the_graph_has_no_gaps(graphs, dbs):
+    from server.stores import IRI
+
+    rows, more = payer_gaps.answer(dbs["shipped"], {"payer": IRI("https://w3id.org/coderef/id/payer/nobody")}, 10)
+    assert (rows, more) == ([], False)
