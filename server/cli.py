@@ -70,13 +70,15 @@ def checked_before(settings: dict) -> bool:
     second). Stat and small files only, no Oxigraph store: this is the process gunicorn forks."""
     if settings.get("STORE") != "persisted" or settings.get("SPARQL_ENDPOINT"):
         return False
+    from . import reports
     from .graph import build_fingerprint, current_build, fingerprint, manifest
     from .questions import check_cache, vouched
 
     build = current_build(cfg.folder(settings, "STORE_DIR"))
     return (build is not None and build_fingerprint(build) == fingerprint(cfg.data_files(settings))
             and manifest(build).get("conforms_to") == fingerprint(cfg.shape_files(settings))
-            and vouched(cfg.folder(settings, "QUERIES_DIR"), check_cache(settings)))
+            and vouched(cfg.folder(settings, "QUERIES_DIR"), check_cache(settings))
+            and (not settings.get("REPORTS") or reports.current(build / reports.FILE, cfg.folder(settings, "QUERIES_DIR"))))
 
 
 def prepare(settings: dict) -> int:

@@ -46,6 +46,9 @@ DEFAULTS = {
     # graph they were computed from, up to CACHE_MB; a reload starts an empty cache.
     # 0: no cache. Never used over a remote endpoint (its data changes behind our back).
     "CACHE_MB": 64,
+    # Whole-graph questions (server/reports/) answered from tables made once per build
+    # instead of by running their SPARQL at each request; never over a remote endpoint.
+    "REPORTS": True,
 }
 
 ENVIRONMENT = {
@@ -64,6 +67,7 @@ ENVIRONMENT = {
     "CODEREF_QUERY_PROCESS_GROWTH_MB": "QUERY_PROCESS_GROWTH_MB",
     "CODEREF_QUERY_NICE": "QUERY_NICE",
     "CODEREF_CACHE_MB": "CACHE_MB",
+    "CODEREF_REPORTS": "REPORTS",
 }
 
 

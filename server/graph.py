@@ -367,6 +367,26 @@ def ensure_persisted(paths, store_dir, progress=None, shapes=None, keep_last_goo
         return fresh, None
 
 
+def ensure_reports(build: Path, store: ox.Store, queries_dir: Path, progress=None):
+    """The reports (server/reports/) of a build, made beside it once per build and set of
+    questions, one maker at a time. None when they cannot be made (a build folder this
+    process may not write, a failing report): the questions then run as SPARQL."""
+    from . import reports  # noqa: PLC0415
+
+    path = Path(build) / reports.FILE
+    try:
+        if not reports.current(path, queries_dir):
+            with _BuildLock(Path(build).parent):
+                if not reports.current(path, queries_dir):
+                    started = time.monotonic()
+                    reports.make(store, path, queries_dir, progress)
+                    log.info("made the reports of %s in %.1f s", build, time.monotonic() - started)
+        return reports.Reports(path, queries_dir)
+    except Exception as err:  # noqa: BLE001 (the SPARQL answers the same, only slower)
+        log.warning("the reports of %s could not be made, their questions run as SPARQL: %s", build, err)
+        return None
+
+
 class Holder:
     """Holds the serving store and swaps it only for one that loaded completely.
 
@@ -479,6 +499,8 @@ class Holder:
                 datetime.datetime.fromtimestamp(loaded, datetime.timezone.utc).isoformat(timespec="milliseconds"),
                 "reload_interval": float(self.settings.get("RELOAD_INTERVAL") or 0),
                 "reload_error": self.reload_error,
+                # questions answered from the build's reports (server/reports/), not as SPARQL
+                "reports": sorted(getattr(getattr(self.store, "reports", None), "questions", ())),
             }
 
 

@@ -579,6 +579,11 @@ class Catalogue:
     def answer(self, store, question_id: str, bindings: dict, cap: int | None = None) -> Answer:
         """The answer for bindings already resolved (stores.IRI / stores.Literal values)."""
         question = self.get(question_id)
+        reports = getattr(store, "reports", None)
+        if reports is not None and question_id in reports:
+            cap = store.settings["RESULT_CAP"] if cap is None else cap
+            columns, rows, truncated = reports.answer(question_id, bindings, cap)
+            return Answer(question, columns, rows, truncated, bindings)
         result = store.select(question.query, bindings=bindings, cap=cap)
         return Answer(question, list(result.columns), result.rows, result.truncated, bindings)
 

@@ -12,7 +12,7 @@ import sys
 
 from . import config as cfg
 from .errors import CoderefError, ConfigError
-from .graph import current_build, ensure_persisted, manifest
+from .graph import current_build, ensure_persisted, ensure_reports, manifest
 
 
 def _describe(build) -> str:
@@ -39,6 +39,11 @@ def cmd_reload(args) -> int:
         print(f"coderef: not built; servers keep serving {kept}" if kept else
               "coderef: not built; there is no store to serve yet", file=sys.stderr)
         return err.exit_code
+    if settings.get("REPORTS"):  # made here, servers switching to the build find them made
+        import pyoxigraph as ox  # noqa: PLC0415
+
+        ensure_reports(build, ox.Store.read_only(str(build)), cfg.folder(settings, "QUERIES_DIR"),
+                       progress_printer("Making the reports"))
     if build == before:
         print(f"The store is up to date: {_describe(build)}.")
         return 0

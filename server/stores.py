@@ -82,6 +82,8 @@ class EmbeddedStore:
         # Why the data on disk is newer than what is served (a rebuild failed), or None.
         self.stale = stale
         self.source = source
+        # The whole-graph questions answered from tables made once per build (server/reports/).
+        self.reports = None
         # QUERY_ISOLATION: queries run in child processes that open `source`, the same data
         # ("persisted", build) or ("files", paths), and are killed past QUERY_TIMEOUT.
         self.isolation = None
@@ -171,9 +173,20 @@ def open_store(settings: dict | None = None, progress=None):
     if kind not in STORE_KINDS:
         raise ConfigError(f"STORE is {kind!r}; use one of {', '.join(STORE_KINDS)}")
     files = cfg.data_files(settings)
+    queries = cfg.folder(settings, "QUERIES_DIR")
     if kind == "persisted":
         build, stale = ensure_persisted(files, cfg.folder(settings, "STORE_DIR"), progress,
                                         shapes=cfg.shape_files(settings))
-        return EmbeddedStore(ox.Store.read_only(str(build)), settings, read_only=True, stale=stale,
-                             source=("persisted", build))
-    return EmbeddedStore(load_store(files, progress), settings, source=("files", files))
+        store = EmbeddedStore(ox.Store.read_only(str(build)), settings, read_only=True, stale=stale,
+                              source=("persisted", build))
+        if settings.get("REPORTS"):
+            from .graph import ensure_reports  # noqa: PLC0415
+
+            store.reports = ensure_reports(build, store.store, queries, progress)
+        return store
+    store = EmbeddedStore(load_store(files, progress), settings, source=("files", files))
+    if settings.get("REPORTS"):
+        from .reports import LazyReports  # noqa: PLC0415
+
+        store.reports = LazyReports(store.store, queries)
+    return store

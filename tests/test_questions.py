@@ -574,7 +574,10 @@ def test_stale_policies_month_only_end_date(repo_root, as_of, listed):
 # ------------------------------------------------------------------ binding by value
 
 class Recorder:
-    """A store that records what it is asked, then asks the real one."""
+    """A store that records what it is asked, then asks the real one (as SPARQL: its reports,
+    server/reports/, are left out)."""
+
+    reports = None
 
     def __init__(self, store):
         self.store, self.calls = store, []

@@ -6,7 +6,7 @@ from server import create_app
 from server.graph import fingerprint
 from test_reload import EXTRA, settle
 
-FIELDS = ["ok", "store", "triples", "fingerprint", "loaded_at", "reload_interval", "reload_error"]
+FIELDS = ["ok", "store", "triples", "fingerprint", "loaded_at", "reload_interval", "reload_error", "reports"]
 
 
 def test_status_of_the_shipped_reference(client, store, backend):
@@ -17,10 +17,12 @@ def test_status_of_the_shipped_reference(client, store, backend):
     assert body["loaded_at"].endswith("+00:00")
     if backend == "remote":
         assert body["store"] == "remote" and body["triples"] is None and body["fingerprint"] is None
+        assert body["reports"] == []  # a remote endpoint's data changes behind our back: always SPARQL
     else:
         holder = client.application.extensions["coderef.graph"]
         assert body["store"] == "memory" and body["triples"] == len(store) > 3000
         assert body["fingerprint"] == fingerprint(holder.files)
+        assert body["reports"] == ["coverage_conflicts", "family_inconsistencies", "payer_gaps", "stale_policies"]
 
 
 @pytest.mark.embedded_only
