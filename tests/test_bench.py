@@ -32,6 +32,9 @@ def test_every_section_printed(bench):
 
 def test_every_question_measured_on_every_backend(bench, repo_root):
     rows = {line.split("|")[1].strip(): line for line in bench.stdout.splitlines() if line.startswith("| ")}
+    reported = {"coverage_conflicts", "family_inconsistencies", "payer_gaps", "stale_policies"}
+    assert {name.removesuffix(" (report)") for name in rows if name.endswith(" (report)")} == reported
+    rows = {name.removesuffix(" (report)"): line for name, line in rows.items()}
     for q in load_catalogue(repo_root / "queries"):
         assert q.id in rows, q.id
         cells = [c.strip() for c in rows[q.id].split("|")[2:-1]]
@@ -45,6 +48,7 @@ def test_load_and_validation_rows(bench):
     for label in ("Oxigraph in memory", "Oxigraph persisted: build", "Oxigraph persisted: open", "rdflib Memory"):
         row = next(line for line in out.splitlines() if line.startswith(f"| {label}"))
         assert re.search(r"\| [0-9]+ \| [0-9.]+ \| [0-9]+ \|", row), row
+    assert re.search(r"\| Oxigraph persisted: its reports \(server/reports/\), made once per build \| \| [0-9.]+ \|", out), out
     assert re.search(r"\| reference \+ synthetic 1k \(21 injected\) \| [0-9,]+ \| [1-9][0-9]* \| [0-9.]+ \|", out), out
     assert "== synthetic 1k" in bench.stderr and "== synthetic" not in out, "progress on stderr, tables on stdout"
 
