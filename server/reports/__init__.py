@@ -1,7 +1,7 @@
 """Answers of whole-graph questions kept per build: "reports".
 
 A few questions read the whole graph whatever their parameters (conflicts, gaps, stale
-policies, family inconsistencies). At 1M triples on the persisted store they take 2-7 s in
+policies, family inconsistencies). At 1M triples on the persisted store they take 2-30 s in
 Oxigraph, because every position must be read and thousands of rows sorted, while their
 parameters (a payer, a day) only select among the same rows. A report runs the part of
 the question that does not depend on the parameters once per build, with SPARQL, and keeps
@@ -163,8 +163,9 @@ def query_sha(path: Path) -> str:
 
 def signature(question_id: str, module, queries_dir: Path) -> str | None:
     """What a report is made from: its question's query text, its module's source, the
-    engine and Python (pack). None when the question is not in queries_dir or reads otherwise than the text
-    the module was written for (QUERY_SHA): its rows would answer another question."""
+    engine and Python (pack). None when the question is not in queries_dir or reads
+    otherwise than the text the module was written for (QUERY_SHA): its rows would answer
+    another question."""
     rq = Path(queries_dir) / f"{question_id}.rq"
     if not rq.is_file():
         return None
