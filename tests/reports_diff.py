@@ -158,3 +158,16 @@ def difference(store: ox.Store, db: sqlite3.Connection, question, module, raw: d
             only_s = sorted(set(b) - set(a))[:2]
             return f"{raw}: rows differ\n only report: {only_r}\n only sparql: {only_s}"
     return None
+
+
+def check_pages(module, db: sqlite3.Connection, bindings: dict, caps) -> int:
+    """Assert that each capped answer is the first `cap` rows of the whole one, with `more`
+    true exactly when rows were cut; how many of `caps` cut it."""
+    whole, more = module.answer(db, bindings, BIG)
+    assert not more, "more rows after an uncapped answer"
+    cut = 0
+    for cap in caps:
+        rows, more = module.answer(db, bindings, cap)
+        assert rows == whole[:cap] and more == (len(whole) > cap), (bindings, cap, len(rows), more, len(whole))
+        cut += more
+    return cut

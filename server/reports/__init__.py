@@ -89,11 +89,6 @@ def sort_key(value) -> str:
     return {"bnode": "1", "uri": "2"}.get(kind, "3") + text
 
 
-def text_of(value):
-    """A term's text (STR), or None."""
-    return None if value is None else value["value"]
-
-
 def day(bindings: dict, name: str = "as_of"):
     """The text of a bound date parameter ("2024-05-01"), or None when not given."""
     value = (bindings or {}).get(name)
@@ -106,12 +101,6 @@ def in_force_sql(prefix: str = "") -> str:
     p = prefix
     return (f"({p}start_key IS NULL OR {p}start_key <= :day) AND ({p}end_key IS NULL OR {p}end_key >= :day)"
             f" AND ({p}replaced_key IS NULL OR {p}replaced_key > :day)")
-
-
-def in_force(start_key, end_key, replaced_key, on: str) -> bool:
-    """The same test in Python."""
-    return ((start_key is None or start_key <= on) and (end_key is None or end_key >= on)
-            and (replaced_key is None or replaced_key > on))
 
 
 class TermCache:

@@ -17,7 +17,7 @@ payer's is (two index look-ups), up to the page's end.
 import json
 
 from ..stores import term_json
-from . import TermCache, sort_key
+from . import TermCache, day, in_force_sql, sort_key
 
 QUERY_SHA = "76d28d8c4553fd72"  # queries/payer_gaps.rq as this report reads it (reports.query_sha)
 COLUMNS = ["code", "notation", "label", "otherPayer", "otherPayerName", "source", "sourceTitle", "sourceUrl"]
@@ -124,15 +124,15 @@ def extract(store, db) -> None:
     db.executescript(INDEXES)
 
 
-IN_FORCE = ("(:day IS NULL OR (({p}.start_key IS NULL OR {p}.start_key <= :day) AND ({p}.end_key IS NULL OR {p}.end_key >= :day)"
-            " AND ({p}.replaced_key IS NULL OR {p}.replaced_key > :day)))")
+# with no day, every position counts
+IN_FORCE = "(:day IS NULL OR ({}))"
 
 PAGE = f"""
 SELECT r.code, r.notation, r.label, r.payer, r.payer_name, r.source, r.source_title, r.source_url
 FROM payer_gaps_row r
 WHERE r.payer != :payer
-  AND EXISTS (SELECT 1 FROM payer_gaps_pos o WHERE o.code = r.code AND o.payer = r.payer AND {IN_FORCE.format(p="o")})
-  AND NOT EXISTS (SELECT 1 FROM payer_gaps_pos s WHERE s.code = r.code AND s.payer = :payer AND {IN_FORCE.format(p="s")})
+  AND EXISTS (SELECT 1 FROM payer_gaps_pos o WHERE o.code = r.code AND o.payer = r.payer AND {IN_FORCE.format(in_force_sql("o."))})
+  AND NOT EXISTS (SELECT 1 FROM payer_gaps_pos s WHERE s.code = r.code AND s.payer = :payer AND {IN_FORCE.format(in_force_sql("s."))})
 ORDER BY r.rank LIMIT :limit
 """
 
@@ -143,9 +143,7 @@ def answer(db, bindings: dict, cap: int) -> tuple[list, bool]:
                        (_key({"type": "uri", "value": payer.value}),)).fetchone()
     if found is None:  # `?payer a cr:Payer` fails: no rows
         return [], False
-    as_of = bindings.get("as_of")
-    page = db.execute(PAGE, {"payer": found[0], "day": None if as_of is None else as_of.value,
-                             "limit": cap + 1}).fetchall()
+    page = db.execute(PAGE, {"payer": found[0], "day": day(bindings), "limit": cap + 1}).fetchall()
     terms = TERMS.terms(db, [i for ids in page[:cap] for i in ids])
     rows = [{c: terms[i] for c, i in zip(COLUMNS, ids) if i} for ids in page[:cap]]
     return rows, len(page) > cap
