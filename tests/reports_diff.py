@@ -121,15 +121,26 @@ def param_sets(store: ox.Store, question, days: int = 40, extra=()) -> list[dict
     return sets
 
 
+def bind(store: ox.Store, question, raw: dict) -> dict:
+    """Raw parameters bound as the API binds them, over this store."""
+    return catalogue().bind(EmbeddedStore(store, {"QUERY_ISOLATION": False}), question, raw)
+
+
+def whole(module, db: sqlite3.Connection, bindings: dict) -> list:
+    """The report's uncapped answer (no "more rows" after it)."""
+    rows, more = module.answer(db, bindings, BIG)
+    assert not more, "more rows after an uncapped answer"
+    return rows
+
+
 def _key(row: dict, order) -> tuple:
     return tuple(json.dumps(row.get(v), sort_keys=True) for v in order)
 
 
 def difference(store: ox.Store, db: sqlite3.Connection, question, module, raw: dict) -> str | None:
     """None when the report answers `raw` as the question's SPARQL does; else what differs."""
-    embedded = EmbeddedStore(store, {"QUERY_ISOLATION": False})
-    bindings = catalogue().bind(embedded, question, raw)
-    expected = embedded.select(question.query, bindings=bindings, cap=BIG)
+    bindings = bind(store, question, raw)
+    expected = EmbeddedStore(store, {"QUERY_ISOLATION": False}).select(question.query, bindings=bindings, cap=BIG)
     rows, more = module.answer(db, bindings, BIG)
     if list(module.COLUMNS) != list(expected.columns):
         return f"columns {module.COLUMNS} != {expected.columns}"
@@ -163,11 +174,10 @@ def difference(store: ox.Store, db: sqlite3.Connection, question, module, raw: d
 def check_pages(module, db: sqlite3.Connection, bindings: dict, caps) -> int:
     """Assert that each capped answer is the first `cap` rows of the whole one, with `more`
     true exactly when rows were cut; how many of `caps` cut it."""
-    whole, more = module.answer(db, bindings, BIG)
-    assert not more, "more rows after an uncapped answer"
+    complete = whole(module, db, bindings)
     cut = 0
     for cap in caps:
         rows, more = module.answer(db, bindings, cap)
-        assert rows == whole[:cap] and more == (len(whole) > cap), (bindings, cap, len(rows), more, len(whole))
+        assert rows == complete[:cap] and more == (len(complete) > cap), (bindings, cap, len(rows), more, len(complete))
         cut += more
     return cut

@@ -8,12 +8,11 @@ whose policies have several successors (one output row kept under several date k
 """
 
 import pytest
-from reports_diff import catalogue, check_pages, difference, graphs, param_sets, report_db
+from reports_diff import bind, catalogue, check_pages, difference, graphs, param_sets, report_db, whole
 
 from server import config as cfg
 from server.graph import load_store
 from server.reports import coverage_conflicts as report
-from server.stores import EmbeddedStore
 
 QUESTION = catalogue().get("coverage_conflicts")
 
@@ -101,13 +100,11 @@ def dbs(stores):
 
 
 def bound(store, raw):
-    return catalogue().bind(EmbeddedStore(store, {"QUERY_ISOLATION": False}), QUESTION, raw)
+    return bind(store, QUESTION, raw)
 
 
 def full(db, bindings):
-    rows, more = report.answer(db, bindings, 10**9)
-    assert not more
-    return rows
+    return whole(report, db, bindings)
 
 
 @pytest.mark.parametrize("graph", ["shipped", "generated", "cases"])

@@ -6,7 +6,6 @@ import pytest
 
 import reports_diff as diff
 from server.reports import payer_gaps
-from server.stores import EmbeddedStore
 
 QUESTION = "payer_gaps"
 
@@ -30,20 +29,20 @@ def test_same_rows_as_the_sparql(graphs, dbs, graph, days):
     problems = [p for raw in sets if (p := diff.difference(store, dbs[graph], question, payer_gaps, raw))]
     assert problems == [], problems[:3]
     # The graph exercises the question: gaps on some days, none on others.
-    sizes = [len(payer_gaps.answer(dbs[graph], _bound(store, raw), diff.BIG)[0]) for raw in sets]
+    sizes = [len(diff.whole(payer_gaps, dbs[graph], _bound(store, raw))) for raw in sets]
     assert max(sizes) > 10 and min(sizes) < max(sizes)
 
 
 def _bound(store, raw):
-    return diff.catalogue().bind(EmbeddedStore(store, {"QUERY_ISOLATION": False}), diff.catalogue().get(QUESTION), raw)
+    return diff.bind(store, diff.catalogue().get(QUESTION), raw)
 
 
 def test_pages_are_prefixes(graphs, dbs):
     store, db = graphs["generated"], dbs["generated"]
     bindings = _bound(store, {"payer": "medicare"})
-    whole, _ = payer_gaps.answer(db, bindings, diff.BIG)
-    assert len(whole) > 20
-    assert diff.check_pages(payer_gaps, db, bindings, (1, 2, 10, len(whole) - 1, len(whole), len(whole) + 1)) == 4
+    rows = diff.whole(payer_gaps, db, bindings)
+    assert len(rows) > 20
+    assert diff.check_pages(payer_gaps, db, bindings, (1, 2, 10, len(rows) - 1, len(rows), len(rows) + 1)) == 4
 
 
 def test_a_payer_unknown_to_the_graph_has_no_gaps(graphs, dbs):
