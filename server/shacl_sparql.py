@@ -35,7 +35,7 @@ import rdflib
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 
-__all__ = ["Unsupported", "Check", "Raw", "compile_shapes", "partition", "run_check", "to_rdflib", "to_sparql"]
+__all__ = ["Unsupported", "Check", "Raw", "compile_shapes", "run_check", "to_rdflib", "to_sparql"]
 
 # The constraint parameters this module understands; any other sh: predicate on a shape
 # (other than these descriptive ones) makes the shape Unsupported.
@@ -77,10 +77,6 @@ class Check:
     sparql: bool = False
     projects_this: bool = True
     label: str = ""
-    # the group in `query` that binds ?this to the focus nodes ("" for none)
-    target: str = ""
-    # worth checking in parts by focus node (see partition)
-    splittable: bool = False
     # a check of constraints of several shapes on the same focus nodes: row flag ?_fN
     # true means the constraint of focus_tests[N] (its shape, path, messages) failed
     focus_tests: list = field(default_factory=list)
@@ -514,12 +510,6 @@ def _compile_shape(g, top) -> tuple[list[Check], list]:
     # property shapes of a targeted node shape validate the same focus nodes
     members += [(prop, target) for prop in g.objects(top, SH.property)]
     out, tests = [], []
-    # A SHACL-SPARQL rule on the instances of classes tends to do its work per instance
-    # (PositionConflictShape at 1M triples: 8 s whole, 4 s per half); one on the subjects
-    # of properties tends to scan those triples, which each part would repeat
-    # (LinkTargetShape: 2.7 s whole, 3.3 s per half).
-    instances_only = bool(target) and not any(
-        g.value(top, p) is not None for p in (SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf))
     for shape, tgt in members:
         if str(g.value(shape, SH.deactivated) or "").lower() in ("true", "1"):
             continue
@@ -543,23 +533,8 @@ def _compile_shape(g, top) -> tuple[list[Check], list]:
             if not messages and not extra:
                 raise Unsupported("SHACL-SPARQL constraint without sh:message")
             text, projects_this = _sparql_query(compiler, shape, constraint, tgt)
-            out.append(Check(query=text, target=tgt, extra_messages=extra, sparql=True, projects_this=projects_this,
-                             splittable=instances_only, **base))
+            out.append(Check(query=text, extra_messages=extra, sparql=True, projects_this=projects_this, **base))
     return out, tests
-
-
-def partition(check: Check, part: int, parts: int) -> str:
-    """The check's query for one of `parts` disjoint parts of its focus nodes, by the first
-    hex digit of the MD5 of the node's text (blank nodes, which have none, go to part 0).
-    A SHACL-SPARQL constraint is checked for each focus node on its own (pre-binding of
-    $this), so the results of the parts together are the check's."""
-    if not 1 < parts <= 16 or not check.target.endswith(" } }"):
-        raise ValueError(f"cannot split {check.label} in {parts} parts")
-    digits = [f"{d:x}" for d in range(16) if d * parts // 16 == part]
-    digit = "SUBSTR(MD5(STR(?this)), 1, 1)"
-    test = f'COALESCE({digit} >= "{digits[0]}" && {digit} <= "{digits[-1]}", {"true" if part == 0 else "false"})'
-    # the target is "{ SELECT DISTINCT ?this WHERE { ... } }": the test goes inside it
-    return check.query.replace(check.target, f"{check.target[:-len(' } }')]} FILTER ({test}) }} }}")
 
 
 def _format(message: str, bound: dict) -> str:
@@ -569,10 +544,9 @@ def _format(message: str, bound: dict) -> str:
     return message
 
 
-def run_check(check: Check, select, query: str | None = None) -> list[Raw]:
-    """Run one check through `select(query) -> rows of SPARQL JSON terms`; `query`: the
-    check's query for a part of its focus nodes (partition)."""
-    rows = select(query or check.query)
+def run_check(check: Check, select) -> list[Raw]:
+    """Run one check through `select(query) -> rows of SPARQL JSON terms`."""
+    rows = select(check.query)
     out = []
     if check.focus_tests:
         for row in rows:
