@@ -349,22 +349,39 @@ class _Compiler:
 
     # -------------------------------------------------------------- top level
 
-    def core_query(self, shape, target: str) -> tuple[str | None, list]:
+    def _predicates(self, path) -> set | None:
+        """The predicates of a path that is one predicate or an alternative of predicates
+        (a value on it is a value of one of them); None for any other path."""
+        if isinstance(path, rdflib.URIRef):
+            return {path}
+        alternatives = self.g.value(path, SH.alternativePath) if path is not None else None
+        if alternatives is None:
+            return None
+        members = list(Collection(self.g, alternatives))
+        return set(members) if members and all(isinstance(m, rdflib.URIRef) for m in members) else None
+
+    def core_query(self, shape, target: str, subjects_of=frozenset()) -> tuple[str | None, list]:
         """One SELECT for the SHACL Core constraints of a top-level shape that look at
         values: rows (?this ?value ?_k), ?_k naming the component that failed; and, as
         boolean expressions on ?this that hold when it fails, the constraints on the focus
         node as a whole (counts, sh:hasValue), which compile_shapes tests in one pass over
-        the focus nodes for every shape with the same target."""
+        the focus nodes for every shape with the same target. `subjects_of`: the
+        sh:targetSubjectsOf predicates of the top-level shape."""
         g = self.g
         path = g.value(shape, SH.path)
         branches, focus_fails = [], []
         p = self.path(path) if path is not None else None
+        # A node with a value on a path of such predicates is a focus node already: the
+        # values need no join with the target (at 1M triples the date rule took 1.0 s with
+        # it, 0.5 s without).
+        own = self._predicates(path)
+        value_target = "" if own and own <= set(subjects_of) else target
         for n, (c, o) in enumerate(sorted(g.predicate_objects(shape), key=lambda po: (str(po[0]), str(po[1])))):
             if c in _PER_VALUE and c != SH.flags:
                 v = "?value"
                 test = self.one_test(shape, c, o, v)
                 values = f"?this {p} ?value ." if p else "BIND (?this AS ?value)"
-                branches.append(f"{{ {target} {values} FILTER (!({test})) BIND ({n} AS ?_k) }}")
+                branches.append(f"{{ {value_target} {values} FILTER (!({test})) BIND ({n} AS ?_k) }}")
             elif c in _PER_FOCUS:
                 if p is None:
                     test = self.node_focus_test(c, o, "?this")
@@ -506,6 +523,7 @@ def _compile_shape(g, top) -> tuple[list[Check], list]:
     """The checks of one top-level shape, and its (target, _FocusTest) pairs."""
     compiler = _Compiler(g)
     target = compiler.targets(top)
+    subjects_of = set(g.objects(top, SH.targetSubjectsOf))
     members = [(top, target)]
     # property shapes of a targeted node shape validate the same focus nodes
     members += [(prop, target) for prop in g.objects(top, SH.property)]
@@ -520,7 +538,7 @@ def _compile_shape(g, top) -> tuple[list[Check], list]:
         label = str(g.value(shape, RDFS.label) or shape)
         base = dict(shape=shape, severity=severity, messages=messages, path=path,
                     is_property=path is not None, label=label)
-        query, focus_fails = compiler.core_query(shape, tgt)
+        query, focus_fails = compiler.core_query(shape, tgt, subjects_of)
         if (query is not None or focus_fails) and not messages:
             raise Unsupported("no sh:message (pySHACL's generic messages are not reproduced)")
         if query is not None:
