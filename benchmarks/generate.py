@@ -9,6 +9,9 @@ Realistic where it matters to the engines:
 - versions of a policy follow each other (a version ends the day before the next starts),
   so a clean graph has no conflicting positions;
 - a bundled service is reported alone by an earlier code (bundling is acyclic);
+- in half of the families the codes after the first are other approaches to one procedure
+  (cr:relation, as 0584T/0585T/0586T), and a quarter of the policy versions name only some
+  codes of their family, so family_inconsistencies has rows to find;
 - diagnoses are real billable ICD-10-CM codes from simple_icd_10_cm, a few categories per
   family, written with their ancestors (titles, hierarchy and billable flags from the
   package), so skos:broader* questions have work to do.
@@ -131,6 +134,7 @@ class Generator:
         self.codes = 0
         self.families = 0
         self.positions = 0
+        self.relation_count = 0
         self.emitted_dx = set()
         self.standalone = []
         self.injected = defaultdict(int)
@@ -238,6 +242,26 @@ class Generator:
             return True
         return False
 
+    def relations(self, codes: list[str]):
+        """In half of the families, the codes after the first (the standalone service) are
+        other approaches to one procedure, each related to each (as 0584T, 0585T and 0586T
+        are): what family_inconsistencies reads."""
+        approaches = codes[1:]
+        if len(approaches) < 2 or self.rng.random() >= 0.5:
+            return
+        o = self.out
+        for code in approaches:
+            nodes = []
+            for other in approaches:
+                if other != code:
+                    node = f"stmt:{code}-rel-{other}"
+                    nodes.append(node)
+                    o.node(node, ("a", "cr:CodeRelation"), ("cr:relationType", "v:relation-type/other-approach"),
+                           ("cr:relatedCode", f"hcpcs:{other}"), ("cr:confidence", "v:confidence/inferred"),
+                           ("dct:source", "src:synthetic"))
+            o.node(f"hcpcs:{code}", ("cr:relation", nodes))
+        self.relation_count += len(approaches) * (len(approaches) - 1)
+
     def policies(self, codes: list[str], kinds: list[str]):
         """Each covering payer's policy on the family: one to three dated versions, each one
         position (or two, split by clinical context)."""
@@ -250,8 +274,13 @@ class Generator:
             start = 2010 + rng.randrange(10)
             years = sorted(rng.sample(range(start, 2026), rng.randint(1, 3)))
             positions = []
-            applies = [f"hcpcs:{c}" for c in codes]
+            family = [f"hcpcs:{c}" for c in codes]
             for v, year in enumerate(years):
+                # A quarter of the versions name only some of the family's codes (a payer's
+                # policy often lists one approach and is silent on the others).
+                applies = family
+                if len(family) > 1 and rng.random() < 0.25:
+                    applies = sorted(rng.sample(family, rng.randint(1, len(family) - 1)))
                 month = 1 + rng.randrange(12)
                 end = []
                 if v + 1 < len(years):
@@ -303,16 +332,18 @@ class Generator:
                 self.code(n, family, first, kinds)
                 members.append(notation(n))
             self.codes += size
+            self.relations(members)
             self.policies(members, kinds)
             self.families += 1
             yield self.out.take()
 
     def summary(self) -> dict:
         return {"triples": self.out.triples, "codes": self.codes, "families": self.families,
-                "positions": self.positions, "diagnoses": len(self.emitted_dx), "injected": dict(self.injected)}
+                "positions": self.positions, "relations": self.relation_count, "diagnoses": len(self.emitted_dx),
+                "injected": dict(self.injected)}
 
 
-TRIPLES_PER_CODE = 135  # measured; only to spread the injected violations over the graph
+TRIPLES_PER_CODE = 150  # measured (100k); only to spread the injected violations over the graph
 
 
 def write(triples: int, out: Path, seed: int = 584, violations: int = 0) -> dict:
