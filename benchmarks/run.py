@@ -155,6 +155,13 @@ def worker(backend: str, root: Path, store_dir: Path, quick: bool, skip=(), rdfl
     out["rss_after_load_mb"] = peak_mb()
     out["triples"] = len(store)
     out["reports"] = sorted(store.reports.questions) if store.reports is not None else []
+    if kind == "memory" and store.reports is not None and store.reports.questions:
+        # An in-memory store makes its reports at the first question that has one: made here,
+        # timed apart, so that the probes below (forked children, which would each make them
+        # again) and the questions' times are of answers, as on a persisted store.
+        t = time.perf_counter()
+        store.reports.made()
+        out["reports_s"] = time.perf_counter() - t
     budget, max_runs = (0.05, 5) if quick else (1.0, 200)
     for q in catalogue:
         raw = {k: v for k, v in PARAMS.items() if q.param(k)}
@@ -484,6 +491,8 @@ def print_tables(name: str, results: dict, http: dict | None, note: str | None) 
         else:
             versus = ratio_text(rdf.get("load_s"), r["load_s"]) if key in ("oxigraph-memory", "oxigraph-persisted") else ""
             print(f"| {label} | {r.get('triples', '')} | {fmt(r['load_s'], 3)} | {fmt(r['peak_mb'], 0)} | {versus} |")
+            if key == "oxigraph-memory" and r.get("reports_s") is not None:
+                print(f"| Oxigraph in memory: its reports, made at the first question that has one | | {fmt(r['reports_s'], 3)} | | |")
             if key == "build":
                 made = fmt(r["reports_s"], 3) if r.get("reports_s") is not None else "failed: see the log"
                 print(f"| Oxigraph persisted: its reports (server/reports/), made once per build | | {made} | | |")

@@ -49,6 +49,7 @@ def test_load_and_validation_rows(bench):
         row = next(line for line in out.splitlines() if line.startswith(f"| {label}"))
         assert re.search(r"\| [0-9]+ \| [0-9.]+ \| [0-9]+ \|", row), row
     assert re.search(r"\| Oxigraph persisted: its reports \(server/reports/\), made once per build \| \| [0-9.]+ \|", out), out
+    assert re.search(r"\| Oxigraph in memory: its reports, made at the first question that has one \| \| [0-9.]+ \|", out), out
     assert re.search(r"\| reference \+ synthetic 1k \(21 injected\) \| [0-9,]+ \| [1-9][0-9]* \| [0-9.]+ \|", out), out
     assert "== synthetic 1k" in bench.stderr and "== synthetic" not in out, "progress on stderr, tables on stdout"
 

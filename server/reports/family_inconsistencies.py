@@ -30,7 +30,8 @@ import json
 
 import pyoxigraph as ox
 
-from . import TermCache, day, in_force_sql, sort_key, term
+from ..stores import term_json
+from . import TermCache, day, in_force_sql, sort_key
 
 QUERY_SHA = "97924a9e0e63ced0"  # queries/family_inconsistencies.rq as this report reads it (reports.query_sha)
 
@@ -164,11 +165,6 @@ OTHERS = PREFIXES + """SELECT DISTINCT ?payer ?familyCode ?clinicalContext ?stat
 }"""
 
 
-def _id(node):
-    """A term's N-Triples text, or None."""
-    return None if node is None else str(node)
-
-
 def _nt(node) -> str:
     """A term as a VALUES block writes it (UNDEF when unbound)."""
     if node is None:
@@ -187,61 +183,98 @@ def _text(value):
 
 
 def extract(store, db) -> None:
-    pairs, terms, x_of = {}, {}, {}  # X-side terms (N-Triples) -> pid; pid -> its terms, its X's number
-    numbers = {}  # position (N-Triples) -> number
+    # Solutions are read by position and terms converted once each (at 1M triples, 135k
+    # solutions a query: reading them by name and converting every term took 15 s).
+    pairs, terms, x_of = {}, {}, {}  # X-side terms (pyoxigraph) -> pid; pid -> its terms, its X's number
+    numbers = {}  # position (pyoxigraph) -> number
     group_of = {}  # pid -> (payer, familyCode, clinicalContext) and status, as VALUES writes them
+    as_json = {None: None}  # pyoxigraph term -> SPARQL JSON term, shared by every row that has it
+    width = len(PAIR)
+    at = {v: i for i, v in enumerate(PAIR)}
+
+    def json_of(node):
+        found = as_json.get(node, as_json)
+        if found is as_json:
+            found = as_json[node] = term_json(node)
+        return found
 
     def number(node) -> int:
-        return numbers.setdefault(str(node), len(numbers))
+        return numbers.setdefault(node, len(numbers))
 
     keys = set()
     for s in store.query(X_KEYS):
-        pid = pairs.setdefault(tuple(_id(s[v]) for v in PAIR), len(pairs))
-        if pid not in terms:
-            terms[pid] = {v: term(s, v) for v in PAIR}
-            x_of[pid] = number(s["position"])
-            group_of[pid] = tuple(_nt(s[v]) for v in ("payer", "familyCode", "clinicalContext")), _nt(s["status"])
-        keys.add((x_of[pid], _text(s["startKey"]), _text(s["endKey"]), _text(s["replacedKey"])))
+        row = tuple(s)
+        pair = row[:width]
+        pid = pairs.get(pair)
+        if pid is None:
+            pid = pairs[pair] = len(pairs)
+            terms[pid] = {v: json_of(node) for v, node in zip(PAIR, pair)}
+            x_of[pid] = number(pair[at["position"]])
+            group_of[pid] = (tuple(_nt(pair[at[v]]) for v in ("payer", "familyCode", "clinicalContext")),
+                             _nt(pair[at["status"]]))
+        keys.add((x_of[pid], *(_text(key) for key in row[width:])))
     x_details = {}
     for s in store.query(X_DETAILS_QUERY):
-        x_details.setdefault(pairs[tuple(_id(s[v]) for v in PAIR)], []).append({v: term(s, v) for v in X_DETAILS})
+        row = tuple(s)
+        x_details.setdefault(pairs[row[:width]], []).append(
+            {v: json_of(node) for v, node in zip(X_DETAILS, row[width:])})
 
     groups = {group for group, _ in group_of.values()}
     siblings = {}  # (payer, familyCode, clinicalContext) -> its siblings' numbers
     others = {}  # (payer, familyCode, clinicalContext, status) -> position number -> its Y-side details
     if groups:
         for s in store.query(SIBLINGS % _values(groups)):
-            group = (_nt(s["payer"]), _nt(s["familyCode"]), _nt(s["clinicalContext"]))
-            siblings.setdefault(group, set()).add(number(s["anyOther"]))
+            payer, family_code, context, other = tuple(s)
+            siblings.setdefault((_nt(payer), _nt(family_code), _nt(context)), set()).add(number(other))
         for s in store.query(SIBLING_KEYS % _values({group[:2] for group in groups})):
-            keys.add((number(s["anyOther"]), _text(s["anyStartKey"]), _text(s["anyEndKey"]), _text(s["anyReplacedKey"])))
+            other, *dates = tuple(s)
+            keys.add((number(other), *(_text(key) for key in dates)))
         for s in store.query(OTHERS % _values({(*group, status) for group, status in group_of.values()})):
-            found = tuple(_nt(s[v]) for v in ("payer", "familyCode", "clinicalContext", "status"))
-            others.setdefault(found, {}).setdefault(number(s["otherPosition"]), []).append(
-                {v: term(s, v) for v in Y_DETAILS})
+            row = tuple(s)
+            found = tuple(_nt(node) for node in row[:4])
+            others.setdefault(found, {}).setdefault(number(row[4]), []).append(
+                {v: json_of(node) for v, node in zip(Y_DETAILS, row[4:])})
 
     term_ids = {}  # term (SPARQL JSON) -> id
+    known_terms = {(): (0, sort_key(None))}  # sorted items of a term -> (its id, its sort key)
 
-    def term_id(value) -> int:
-        if value is None:
-            return 0
-        return term_ids.setdefault(json.dumps(value, sort_keys=True, separators=(",", ":")), len(term_ids) + 1)
+    def ids(value) -> tuple:
+        items = tuple(sorted(value.items())) if value is not None else ()
+        known = known_terms.get(items)
+        if known is None:
+            text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+            known = known_terms[items] = term_ids.setdefault(text, len(term_ids) + 1), sort_key(value)
+        return known
 
+    # The columns of a row come from its kind, its pair, one of its X details and (a
+    # "different status" row) one of its Y details: each part's ids are found once.
+    parts = {}  # id(part) -> {column: (term id, sort key)}, for parts that live to the end
+
+    def part_ids(part: dict, columns) -> dict:
+        known = parts.get(id(part))
+        if known is None:
+            known = parts[id(part)] = {c: ids(part.get(c)) for c in columns}
+        return known
+
+    kinds = {kind: {"kind": ids({"type": "literal", "value": kind})} for kind in (NO_POSITION, DIFFERENT)}
+    no_y = {c: ids(None) for c in Y_DETAILS}
     group_ids = {group: i for i, group in enumerate(sorted(groups))}
     rows = []  # (sort key, payer, x, group, y, undated, *term ids)
     for pid, pair in terms.items():
         group, status = group_of[pid]
         found = siblings.get(group, set())
         differing = others.get((*group, status), {})
-        sides = [(None, NO_POSITION, [{}])]
+        sides = [(None, NO_POSITION, [None])]
         sides += [(y, DIFFERENT, differing[y]) for y in sorted(found & differing.keys())]
+        pair_known = part_ids(pair, PAIR)
         for y, kind, y_details in sides:
             for xd in x_details[pid]:
                 for yd in y_details:
-                    row = {"kind": {"type": "literal", "value": kind}, **pair, **xd, **yd}
-                    rows.append(([sort_key(row.get(c)) for c in ORDER], pair["payer"]["value"], x_of[pid],
+                    known = {**kinds[kind], **pair_known, **part_ids(xd, X_DETAILS),
+                             **(no_y if yd is None else part_ids(yd, Y_DETAILS))}
+                    rows.append(([known[c][1] for c in ORDER], pair["payer"]["value"], x_of[pid],
                                  group_ids[group], y, int(y is not None or not found),
-                                 *(term_id(row.get(c)) for c in COLUMNS)))
+                                 *(known[c][0] for c in COLUMNS)))
     rows.sort(key=lambda r: (r[0], r[6:]))
     db.executemany("INSERT INTO family_inconsistencies_term VALUES (?, ?)", ((i, t) for t, i in term_ids.items()))
     db.executemany(f"INSERT INTO family_inconsistencies VALUES ({', '.join('?' * (6 + len(COLUMNS)))})",
