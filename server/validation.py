@@ -53,7 +53,7 @@ from rdflib.namespace import RDF, RDFS, SH, SKOS
 
 from . import config as cfg
 from .errors import ConfigError, DataError
-from .graph import parse_file, rdf_format
+from .graph import load_store, parse_file
 from .namespaces import CR, ID
 from .shacl_sparql import (Raw, StoreGraph, canonical, compile_shapes, run_check, to_rdflib,
                            top_level_shapes)
@@ -525,24 +525,9 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store, j
 
 
 def load_files(paths, progress=None):
-    """A new in-memory Oxigraph store of the files, each parsed and loaded inside Oxigraph:
-    at 1M triples about half the time of graph.load_store, which makes a Python object of
-    every triple to check all files before loading any (a throwaway store need not). A file
-    Oxigraph cannot read is read again by graph.parse_file for its DataError (file, line)."""
-    import pyoxigraph as ox
-
-    store = ox.Store()
-    paths = list(paths)
-    for n, path in enumerate(paths, 1):
-        path = Path(path)
-        try:
-            store.bulk_load(path=str(path), format=rdf_format(path))
-        except (SyntaxError, UnicodeDecodeError, OSError):
-            parse_file(path)  # raises the DataError naming the line
-            raise
-        if progress:
-            progress(n, len(paths), path)
-    return store
+    """A new in-memory Oxigraph store of the files (graph.load_store: each loaded inside
+    Oxigraph, a file it cannot read named with its line)."""
+    return load_store(paths, progress)
 
 
 # Below this many triples the rules are checked in one process: forking costs more than it saves.
