@@ -495,7 +495,7 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store, j
     own_store = store is None
     if own_store:
         step = (lambda n, total, item: progress(n, total_files, item)) if progress else None
-        store = EmbeddedStore(load_files(files, step), settings)
+        store = EmbeddedStore(load_store(files, step), settings)
         if keep is not None:
             keep.append(store)
     shapes, checks, fallback = _shapes(shape_files, progress, len(files), total_files)
@@ -522,12 +522,6 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store, j
         engine="fast",
         fallback={str(shape): reason for shape, reason in fallback.items()},
     )
-
-
-def load_files(paths, progress=None):
-    """A new in-memory Oxigraph store of the files (graph.load_store: each loaded inside
-    Oxigraph, a file it cannot read named with its line)."""
-    return load_store(paths, progress)
 
 
 # Below this many triples the rules are checked in one process: forking costs more than it saves.
