@@ -235,15 +235,15 @@ def extract(store, db) -> None:
             others.setdefault(found, {}).setdefault(number(row[4]), []).append(
                 {v: json_of(node) for v, node in zip(Y_DETAILS, row[4:])})
 
-    term_ids = {}  # term (SPARQL JSON) -> id
     known_terms = {(): (0, sort_key(None))}  # sorted items of a term -> (its id, its sort key)
+    term_rows = []  # (id, SPARQL JSON text) of each term, for family_inconsistencies_term
 
     def ids(value) -> tuple:
         items = tuple(sorted(value.items())) if value is not None else ()
         known = known_terms.get(items)
         if known is None:
-            text = json.dumps(value, sort_keys=True, separators=(",", ":"))
-            known = known_terms[items] = term_ids.setdefault(text, len(term_ids) + 1), sort_key(value)
+            known = known_terms[items] = len(known_terms), sort_key(value)
+            term_rows.append((known[0], json.dumps(value, sort_keys=True, separators=(",", ":"))))
         return known
 
     # The columns of a row come from its kind, its pair, one of its X details and (a
@@ -276,7 +276,7 @@ def extract(store, db) -> None:
                                  group_ids[group], y, int(y is not None or not found),
                                  *(known[c][0] for c in COLUMNS)))
     rows.sort(key=lambda r: (r[0], r[6:]))
-    db.executemany("INSERT INTO family_inconsistencies_term VALUES (?, ?)", ((i, t) for t, i in term_ids.items()))
+    db.executemany("INSERT INTO family_inconsistencies_term VALUES (?, ?)", term_rows)
     db.executemany(f"INSERT INTO family_inconsistencies VALUES ({', '.join('?' * (6 + len(COLUMNS)))})",
                    ((rank, *r[1:]) for rank, r in enumerate(rows)))
     db.executemany("INSERT INTO family_inconsistencies_siblings VALUES (?, ?)",
