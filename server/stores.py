@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 
 from . import config as cfg
+from . import ordering
 from .errors import BadRequest, ConfigError
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -64,6 +65,29 @@ def to_oxigraph(term):
             return ox.Literal(term.value, datatype=ox.NamedNode(term.datatype))
         return ox.Literal(term.value)
     raise TypeError(f"cannot bind {term!r}: use stores.IRI or stores.Literal")
+
+
+# The most rows an answer may have for its ORDER BY to be applied in Python (see select).
+SORT_HERE_ROWS = 20_000
+
+
+def _result(columns: list, rows: list, truncated: bool = False) -> Result:
+    """A Result from rows of pyoxigraph terms (tuples in `columns` order). One JSON term
+    per distinct term, shared by the rows that hold it: converted once, and pickled once on
+    the way out of a query process (a memo reference after that). Callers treat terms as
+    read-only."""
+    terms = {}
+    out = []
+    for solution in rows:
+        row = {}
+        for column, term in zip(columns, solution):
+            if term is not None:
+                converted = terms.get(term)
+                if converted is None:
+                    converted = terms[term] = term_json(term)
+                row[column] = converted
+        out.append(row)
+    return Result(columns, out, truncated)
 
 
 _UNPROJECTED = re.compile(r"variable \?(\w+) in its SELECT projection")
@@ -123,17 +147,44 @@ class EmbeddedStore:
         cap = self.settings["RESULT_CAP"] if cap is None else cap
         if self.isolation is not None:
             return self.isolation.run("select", query, bindings, cap)
+        ordered = self._select_sorted_here(query, bindings, cap)
+        if ordered is not None:
+            return ordered
         solutions = self._run(query, bindings)
         if not isinstance(solutions, ox.QuerySolutions):
             raise BadRequest("expected a SELECT query")
         columns = [v.value for v in solutions.variables]
-        result = Result(columns)
+        rows = []
         for solution in solutions:
-            if len(result.rows) >= cap:
-                result.truncated = True
-                break
-            result.rows.append({c: term_json(solution[c]) for c in columns if solution[c] is not None})
-        return result
+            if len(rows) >= cap:
+                return _result(columns, rows, truncated=True)
+            rows.append(tuple(solution))
+        return _result(columns, rows)
+
+    def _select_sorted_here(self, query: str, bindings, cap: int) -> "Result | None":
+        """The answer with the query's final ORDER BY applied here rather than by the
+        engine (server/ordering.py: the engine's sort is the slow part of several
+        questions on a persisted store), or None when that cannot be done exactly: the
+        caller then runs the query as written. Past SORT_HERE_ROWS rows it gives up too, so
+        a huge answer is never held twice."""
+        split = ordering.split(query)
+        if split is None:
+            return None
+        solutions = self._run(split[0], bindings)
+        if not isinstance(solutions, ox.QuerySolutions):
+            return None
+        columns = [v.value for v in solutions.variables]
+        if any(name not in columns for name, _ in split[1]):
+            return None  # it orders by a variable it does not project
+        rows = []
+        for solution in solutions:
+            rows.append(tuple(solution))
+            if len(rows) > SORT_HERE_ROWS:
+                return None
+        rows = ordering.sort(rows, columns, split[1])
+        if rows is None:
+            return None
+        return _result(columns, rows[:cap], truncated=len(rows) > cap)
 
     def ask(self, query: str, bindings=None) -> bool:
         if self.isolation is not None:
