@@ -52,6 +52,7 @@ def test_load_and_validation_rows(bench):
     assert re.search(r"\| Oxigraph in memory: its reports, made at the first question that has one \| \| [0-9.]+ \|", out), out
     assert re.search(r"\| reference \+ synthetic 1k \(21 injected\) \| [0-9,]+ \| [1-9][0-9]* \| [0-9.]+ \|", out), out
     assert "== synthetic 1k" in bench.stderr and "== synthetic" not in out, "progress on stderr, tables on stdout"
+    assert re.search(r"restart [0-9.]+ s \(launch to first answer; median of 3 restarts\)", out), out
 
 
 def test_pyshacl_is_stopped_at_its_cap(repo_root, tmp_path):
