@@ -245,10 +245,13 @@ class QueryProcesses:
         try:
             status, value = child.conn.recv()
         except (EOFError, OSError):
-            # The child died mid-query: almost always the memory cap (the allocator aborts).
+            # The child died mid-query: almost always the memory cap (the allocator aborts);
+            # also Oxigraph 0.5.13 on an ORDER BY over a column mixing strings and numbers
+            # (its comparison is then not a total order and Rust's sort aborts).
             self._replace(child)
-            raise QueryTimeout(f"the query was stopped: it needed more than the {self.memory_mb} MB "
-                               "of memory a query may use") from None
+            raise QueryTimeout(f"the query was stopped: its process ended before answering, most likely "
+                               f"over the {self.memory_mb} MB of memory a query may use (the engine also "
+                               "fails on some ORDER BY over values of mixed kinds: strings and numbers)") from None
         if self.growth_mb and _resident_mb(child.pid) - child.ready_mb > self.growth_mb:
             self._replace(child, retired=True)
         else:
