@@ -26,8 +26,9 @@ import re
 
 import pyoxigraph as ox
 
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
+from .namespaces import XSD
+
+XSD_STRING, XSD_INTEGER = XSD + "string", XSD + "integer"
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
