@@ -51,7 +51,7 @@ PARAMS = {"code": "0584T", "icd": "E10.649", "payer": "medicare"}
 PROBE_LIMIT = 30
 # An rdflib question is stopped at --rdflib-cap seconds, or this many times Oxigraph's time if longer.
 RDFLIB_OVER_OXIGRAPH = 12
-JSON_PAGE = 1000  # rows of the API's first JSON page (server/views/api.py JSON_PAGE)
+JSON_PAGE = 1000  # rows of the API's first JSON page (server/web/views/api.py JSON_PAGE)
 RESTARTS = 3  # server restarts timed (median)
 TARGETS = {"ready_s": 1.0, "worker_mb": 150, "http_p50_ms": 50, "http_over_engine": 10, "validate_s": 15, "speedup": 10}
 
@@ -138,7 +138,8 @@ def worker(backend: str, root: Path, store_dir: Path, quick: bool, skip=(), rdfl
         return rdflib_worker(files, catalogue, out, quick, skip, rdflib_cap, ox_times or {})
     import pyoxigraph
 
-    from server import graph, stores
+    from server.graph import builds as graph
+    from server.graph.open import open_store
 
     t = time.perf_counter()
     if backend == "build":
@@ -151,7 +152,7 @@ def worker(backend: str, root: Path, store_dir: Path, quick: bool, skip=(), rdfl
         out["peak_mb"] = peak_mb()
         return out
     kind = "memory" if backend == "oxigraph-memory" else "persisted"
-    store = stores.open_store({**settings, "STORE": kind})  # as the app opens it
+    store = open_store({**settings, "STORE": kind})  # as the app opens it
     out["load_s"] = time.perf_counter() - t
     out["rss_after_load_mb"] = peak_mb()
     out["triples"] = len(store)
@@ -194,7 +195,9 @@ def worker(backend: str, root: Path, store_dir: Path, quick: bool, skip=(), rdfl
 def rdflib_worker(files, catalogue, out, quick, skip, cap, ox_times) -> dict:
     import rdflib
 
-    from server import graph, stores
+    from server.rdf import terms
+    from server.rdf.parsing import load_store
+    from server.store.embedded import EmbeddedStore
 
     t = time.perf_counter()
     g = rdflib.Graph()
@@ -205,7 +208,7 @@ def rdflib_worker(files, catalogue, out, quick, skip, cap, ox_times) -> dict:
     out["rss_after_load_mb"] = peak_mb()
 
     def term(value):
-        if isinstance(value, stores.IRI):
+        if isinstance(value, terms.IRI):
             return rdflib.URIRef(value.value)
         return rdflib.Literal(value.value, lang=value.lang, datatype=rdflib.URIRef(value.datatype) if value.datatype else None)
 
@@ -215,7 +218,7 @@ def rdflib_worker(files, catalogue, out, quick, skip, cap, ox_times) -> dict:
     if os.fork() == 0:
         try:
             os.close(read)
-            helper = stores.EmbeddedStore(graph.load_store(files))
+            helper = EmbeddedStore(load_store(files))
             found = {}
             for q in catalogue:
                 try:
@@ -233,7 +236,7 @@ def rdflib_worker(files, catalogue, out, quick, skip, cap, ox_times) -> dict:
         text = f.read()
     os.wait()
     resolved = json.loads(text) if text else {}
-    kinds = {"IRI": stores.IRI, "Literal": stores.Literal}
+    kinds = {"IRI": terms.IRI, "Literal": terms.Literal}
     bindings_of = {qid: {k: kinds[kind](**fields) for k, (kind, fields) in b.items()}
                    for qid, b in resolved.items() if isinstance(b, dict)}
     for q in catalogue:

@@ -16,18 +16,18 @@ its facts' dct:source.
 import datetime
 import json
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from .icd10cm import icd, normalise  # the code set loads on first use (~3 s, ~100 MB)
 
 from . import config as cfg
 from .errors import BadRequest, ConfigError
 from .namespaces import CR, DCT, ID, RDF, SCHEMA, SKOS, XSD
+from .icd10cm import icd, normalise  # the code set loads on first use (~3 s, ~100 MB)
 from .questions import CODE_PATTERNS, PAYER_SLUG
-from .stores import IRI
+from .rdf.terms import IRI
+from .sparql.text import tokens
 
 __all__ = ["Claim", "parse_claim", "check_claim", "load_rules"]
 
@@ -267,8 +267,6 @@ def with_focus(query: str, terms) -> str:
     """The context query with ?focus bound to every term at once, as a VALUES block opening
     its WHERE group (terms serialized by pyoxigraph, never pasted): one query per claim
     instead of one per term, and Oxigraph plans a VALUES join better than a substitution."""
-    from .remote import tokens  # noqa: PLC0415 (the SPARQL tokenizer lives there)
-
     block = "VALUES ?focus { " + " ".join(str(ox.NamedNode(t)) for t in terms) + " }"
     seen_where = False
     for kind, value, _, end in tokens(query):
@@ -379,8 +377,6 @@ def summary(findings: list[dict]) -> dict:
     return {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
 
 
-# ------------------------------------------------------------------ coderef check-claim
-
 
 def format_text(findings: list[dict]) -> str:
     if not findings:
@@ -394,33 +390,3 @@ def format_text(findings: list[dict]) -> str:
     counts = summary(findings)
     out.append(", ".join(f"{n} {s}{'s' if n != 1 and s != 'info' else ''}" for s, n in counts.items()) + "\n")
     return "".join(out)
-
-
-def cmd_check_claim(args) -> int:
-    from .cli import settings_from  # noqa: PLC0415 (cli imports this module)
-    from .stores import open_store  # noqa: PLC0415
-
-    try:
-        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
-    except OSError as err:
-        raise BadRequest(f"{args.file}: {err.strerror or err}") from None
-    try:
-        obj = json.loads(text)
-    except ValueError as err:
-        raise BadRequest(f"{args.file}: not JSON: {err}") from None
-    claim = parse_claim(obj)  # before loading the reference: a bad claim fails fast
-    settings = settings_from(args)
-    findings = check_claim(open_store(settings), claim, settings)
-    if args.format == "json":
-        print(json.dumps({"ok": True, "findings": findings}, indent=2))
-    else:
-        sys.stdout.write(format_text(findings))
-    return 1 if any(f["severity"] == "error" for f in findings) else 0
-
-
-def register_cli(sub, common):
-    p = sub.add_parser("check-claim", parents=[common],
-                       help="check a claim (JSON) against the reference; exits 1 when a finding is an error")
-    p.add_argument("file", metavar="FILE.json", help="the claim, or - for standard input")
-    p.add_argument("--format", choices=("text", "json"), default="text")
-    p.set_defaults(func=cmd_check_claim)

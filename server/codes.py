@@ -1,4 +1,4 @@
-"""Everything about one code, and finding codes by notation or words.
+"""Codes: everything about one code, and finding codes by notation or words.
 
 `describe_code` is built from the questions (the same queries a person can run), so the
 code page, /api/codes/<notation> and /api/questions never disagree. The questions return
@@ -13,7 +13,7 @@ from . import config as cfg
 from .errors import BadRequest
 from .namespaces import CR, DCT, ID, SKOS
 from .questions import Catalogue, load_catalogue, resolve_code
-from .stores import IRI, Literal
+from .rdf.terms import IRI, Literal
 
 __all__ = ["describe_code", "search_codes"]
 

@@ -87,6 +87,12 @@ def from_environment(environ=None) -> dict:
     return settings
 
 
+def for_root(root=None, environ=None) -> dict:
+    """The settings of a command run over `root` (its --root): defaults -> environment ->
+    ROOT. No root: CODEREF_ROOT or the repository."""
+    return resolve({"ROOT": os.path.abspath(root)} if root else None, environ)
+
+
 def resolve(config=None, environ=None) -> dict:
     """Defaults, then the environment, then `config`."""
     settings = dict(DEFAULTS)

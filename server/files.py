@@ -1,9 +1,29 @@
-"""Writing a file so that readers, and a crash at any point, see the old file or the whole
-new one, never a mix: the one way coderef writes data, modules and caches."""
+"""Files written atomically and fingerprinted: how coderef writes and watches its files.
 
+A file is written so that readers, and a crash at any point, see the old file or the whole
+new one, never a mix (the one way coderef writes data, modules and caches); a set of files
+is fingerprinted so that a change to it is noticed by a stat.
+"""
+
+import hashlib
 import os
 import tempfile
 from pathlib import Path
+
+import pyoxigraph as ox
+
+
+def fingerprint(paths) -> str:
+    """Changes whenever a file is added, removed, resized or touched (or the engine changes).
+    A file that is not there counts as missing: whoever reads it next says so."""
+    digest = hashlib.sha256(f"pyoxigraph {ox.__version__}\n".encode())
+    for path in sorted(Path(p) for p in paths):
+        try:
+            stat = path.stat()
+            digest.update(f"{path.resolve()}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+        except OSError:
+            digest.update(f"{path}\tmissing\n".encode())
+    return digest.hexdigest()[:20]
 
 
 def write_atomically(path, chunks, prefix: str | None = None) -> None:

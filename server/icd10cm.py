@@ -8,10 +8,8 @@ package (April 2026 release). Two uses:
 """
 
 import functools
-import sys
 from pathlib import Path
 
-from . import config as cfg
 from .files import write_atomically
 from .errors import BadRequest
 
@@ -126,22 +124,3 @@ def build(out: Path, codes=None, progress=None) -> int:
 
     write_atomically(out, chunks())
     return total
-
-
-def cmd_build(args) -> int:
-    from .cli import progress_printer, settings_from
-
-    settings = settings_from(args)
-    default = cfg.folder(settings, "DATA_DIR") / "modules" / "icd10cm.ttl"
-    out = Path(args.out) if args.out else default
-    codes = [c for arg in args.codes for c in arg.replace(",", " ").split()] if args.codes else None
-    count = build(out, codes, progress_printer("ICD-10-CM"))
-    print(f"wrote {count} ICD-10-CM concepts to {out}", file=sys.stderr)
-    return 0
-
-
-def register_cli(sub, common):
-    p = sub.add_parser("build-icd10cm", parents=[common], help="write ICD-10-CM as SKOS from the official code set")
-    p.add_argument("--out", help="output file (default: data/modules/icd10cm.ttl, loaded whenever present)")
-    p.add_argument("--codes", nargs="+", metavar="CODE", help="only these codes and their ancestors (default: every code)")
-    p.set_defaults(func=cmd_build)

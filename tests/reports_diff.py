@@ -25,9 +25,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from server import config as cfg  # noqa: E402
-from server.graph import load_store  # noqa: E402
+from server.rdf.parsing import load_store  # noqa: E402
 from server.questions import load_catalogue  # noqa: E402
-from server.stores import EmbeddedStore  # noqa: E402
+from server.store.embedded import EmbeddedStore  # noqa: E402
 
 BIG = 10**9
 

@@ -6,7 +6,7 @@ import urllib.parse
 
 import pytest
 
-from server import cache as answer_cache
+from server.web import cache as answer_cache
 from server import create_app
 
 PROBE = "<https://w3id.org/coderef/id/cpt/0584T> <http://www.w3.org/2000/01/rdf-schema#comment> 'cache probe' .\n"

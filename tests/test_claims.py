@@ -16,7 +16,7 @@ import pytest
 
 from server import claims
 from server.cli import main as coderef
-from server.stores import open_store
+from server.graph.open import open_store
 from test_api import assert_error
 
 ID = "https://w3id.org/coderef/id/"

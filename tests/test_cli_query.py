@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import server.stores
+import server.graph.open
 from server.cli import main as coderef
 
 
@@ -29,7 +29,7 @@ def cli(app, backend, monkeypatch, capsys):
         opened.append(settings)
         return app.extensions["coderef.graph"].store
 
-    monkeypatch.setattr(server.stores, "open_store", open_store)
+    monkeypatch.setattr(server.graph.open, "open_store", open_store)
 
     def run(*args):
         capsys.readouterr()

@@ -113,7 +113,7 @@ def test_family_status_conflict_is_found(repo_root, as_of, found):
     import pyoxigraph as ox
 
     from server.questions import load_catalogue
-    from server.stores import EmbeddedStore
+    from server.store.embedded import EmbeddedStore
 
     graph = ox.Store()
     graph.load(FAMILY_STATUS_GRAPH.encode(), ox.RdfFormat.TURTLE)

@@ -5,7 +5,7 @@ import simple_icd_10_cm as icd
 
 from server import config as cfg
 from server.errors import DataError
-from server.graph import load_store, parse_file
+from server.rdf.parsing import load_store, parse_file
 from server.namespaces import sparql_prefixes
 
 P = sparql_prefixes()

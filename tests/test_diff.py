@@ -11,7 +11,7 @@ import rdflib
 
 from server import create_app
 from server.cli import main as coderef
-from server.diff import compare, diff
+from server.authoring.diff import compare, diff
 
 POLICIES = Path("data") / "policies-commercial.ttl"
 # What the test changes in its copy: Cigna's allogeneic position, status and date.

@@ -169,7 +169,7 @@ def test_the_fixture_is_hostile_turtle_that_loads(hostile_app):
 
 
 def question_pages(app):
-    from server.questions import get_catalogue
+    from server.web.extensions import get_catalogue
 
     with app.app_context():
         questions = get_catalogue().questions.values()

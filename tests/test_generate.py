@@ -9,7 +9,7 @@ import pyoxigraph as ox
 import pytest
 
 from server import config as cfg
-from server.validation import validate
+from server.validate.engine import validate
 
 CR = "https://w3id.org/coderef/ontology#"
 

@@ -1,7 +1,7 @@
 """Hostile input: whatever a client types, the query's shape stays the question's and the
 answer is a 200, 400 or 404, never a 500.
 
-Property tests (hypothesis) drive every parameter type of server/questions.py and the search
+Property tests (hypothesis) drive every parameter type of server/questions/ and the search
 box with arbitrary Unicode, very long text, SPARQL metacharacters and injection attempts,
 through a store wrapper that records what reaches the store: the query text must be one of
 the texts the server ships (the question's file, the look-ups, the search queries) and the
@@ -18,10 +18,11 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from server import codes, questions
+from server import codes
+from server.questions import binding as questions
 from server.questions import PARAM_TYPES, Catalogue, read_question
-from server.remote import inject_values, tokens
-from server.stores import IRI, Literal
+from server.sparql.text import inject_values, tokens
+from server.rdf.terms import IRI, Literal
 
 QUICK = settings(max_examples=60, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
                  suppress_health_check=list(HealthCheck))

@@ -17,7 +17,7 @@ from server import create_app
 from server.cli import main as coderef
 from server.icd10cm import all_codes, build, with_ancestors
 from server.namespaces import sparql_prefixes
-from server.stores import Literal
+from server.rdf.terms import Literal
 
 P = sparql_prefixes()
 ICD = "https://w3id.org/coderef/id/icd10cm/"

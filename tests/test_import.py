@@ -15,8 +15,8 @@ from killing import run_killed as killed
 from server import create_app
 from server.cli import main as coderef
 from server.config import data_files
-from server.importer import plan_import, run_import
-from server.validation import validate
+from server.authoring.importer import plan_import, run_import
+from server.validate.engine import validate
 
 ID = "https://w3id.org/coderef/id/"
 # The sample re-states, from the fact sheet, two policies the shipped data holds.
@@ -186,7 +186,7 @@ def replace(src, dst):
     real_replace(src, dst)
 
 os.fsync, os.replace = fsync, replace
-from server.importer import run_import
+from server.authoring.importer import run_import
 print("ready", flush=True)
 outcome = run_import(sys.argv[2], {"ROOT": sys.argv[1]})
 print("written" if outcome.written else "refused", flush=True)

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 import pyoxigraph as ox
 import pytest
 
-from server.stores import IRI
+from server.rdf.terms import IRI
 
 ID = "https://w3id.org/coderef/id/"
 CR = "https://w3id.org/coderef/ontology#"

@@ -1,4 +1,4 @@
-"""The embedded store applies a question's final ORDER BY in Python (server/ordering.py):
+"""The embedded store applies a question's final ORDER BY in Python (server/sparql/ordering.py):
 the rows must come in Oxigraph's order, key for key, and be the same rows. Rows whose keys
 tie may be ordered differently: SPARQL leaves that open."""
 
@@ -7,9 +7,11 @@ import random
 import pyoxigraph as ox
 import pytest
 
-from server import ordering
+from server.sparql import ordering
 from server.questions import load_catalogue
-from server.stores import EmbeddedStore, _result, open_store
+from server.graph.open import open_store
+from server.store.embedded import EmbeddedStore
+from server.store.oxigraph import _result
 
 EX = "http://example.org/"
 XSD = "http://www.w3.org/2001/XMLSchema#"

@@ -1,6 +1,6 @@
 """Query limits that really stop a query (issue 6, item 1), on the embedded store.
 
-With QUERY_ISOLATION on, queries run in child processes (server/isolation.py). A cross
+With QUERY_ISOLATION on, queries run in child processes (server/store/isolation.py). A cross
 product over all triples is stopped at QUERY_TIMEOUT: the answer is 503 in the one error
 shape, the child that ran it no longer exists, and meanwhile other clients of a real
 threaded server on 127.0.0.1 get correct answers promptly. Isolation changes no answer:
@@ -20,7 +20,7 @@ import pytest
 from serving import served
 from server import create_app
 from server.errors import QueryTimeout
-from server.sparql import run_query
+from server.sparql.formats import run_query
 
 TIMEOUT = 2.0
 # Counts every combination of three triples: ~4,000^3 rows, hours of one core (and Oxigraph
@@ -162,7 +162,7 @@ def test_rows_and_the_truncated_flag_are_the_same(plain_app, isolated_app, query
 
 
 def test_errors_cross_the_pipe_unchanged(plain_app, isolated_app):
-    from server.stores import Literal
+    from server.rdf.terms import Literal
 
     for app in (plain_app, isolated_app):
         store = app.extensions["coderef.graph"].store
@@ -176,7 +176,7 @@ def test_errors_cross_the_pipe_unchanged(plain_app, isolated_app):
 def test_a_query_past_the_memory_cap_dies_alone():
     """The cap (RLIMIT_AS in the child) ends a query that would eat the machine's memory;
     the time limit is set far off so that the cap is what stops it."""
-    from server.stores import open_store
+    from server.graph.open import open_store
 
     store = open_store({"QUERY_ISOLATION": True, "QUERY_TIMEOUT": 60.0, "QUERY_MEMORY_MB": 700})
     try:
@@ -225,14 +225,14 @@ def test_an_engine_abort_ends_only_its_query_process(tmp_path):
     caller gets QueryTimeout (503) saying what may have happened, the next query is answered."""
     import pyoxigraph as ox
 
-    from server.stores import EmbeddedStore
+    from server.store.embedded import EmbeddedStore
 
     data = tmp_path / "mixed.nt"
     data.write_text(MIXED_COLUMN, encoding="utf-8")
     isolated = EmbeddedStore(ox.Store(), {"QUERY_ISOLATION": True, "QUERY_TIMEOUT": 60.0}, source=("files", [data]))
     try:
         # ORDER BY STR(?v) sorts strings only; ORDER BY ?v is the one that aborts (the
-        # embedded store leaves a mixed column to the engine, server/ordering.py).
+        # embedded store leaves a mixed column to the engine, server/sparql/ordering.py).
         assert len(isolated.select("SELECT ?v WHERE { ?s ?p ?v } ORDER BY STR(?v)").rows) == 21
         with pytest.raises(QueryTimeout, match="mixed kinds"):
             isolated.select("SELECT ?v WHERE { ?s ?p ?v } ORDER BY ?v")

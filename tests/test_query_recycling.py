@@ -1,5 +1,5 @@
 """A query process that a big answer left large is replaced after answering
-(QUERY_PROCESS_GROWTH_MB, server/isolation.py): Oxigraph's hash tables and sort buffers go
+(QUERY_PROCESS_GROWTH_MB, server/store/isolation.py): Oxigraph's hash tables and sort buffers go
 back to the allocator, not to the system, so at 1M triples one whole-graph question left a
 query process at ~340 MB for as long as it lived. Real child processes over the shipped data.
 """
@@ -9,8 +9,8 @@ import os
 import pytest
 
 from server import config as cfg
-from server import isolation
-from server.isolation import QueryProcesses
+from server.store import isolation
+from server.store.isolation import QueryProcesses
 
 pytestmark = pytest.mark.embedded_only
 

@@ -528,7 +528,7 @@ t:other-context a cr:CoveragePosition ; cr:appliesTo <https://w3id.org/coderef/i
 def test_coverage_conflicts_compare_month_only_dates(repo_root):
     import pyoxigraph as ox
 
-    from server.stores import EmbeddedStore
+    from server.store.embedded import EmbeddedStore
 
     graph = ox.Store()
     graph.load(CONFLICT_GRAPH.encode(), ox.RdfFormat.TURTLE)
@@ -560,7 +560,7 @@ MONTH_END_GRAPH = """
 def test_stale_policies_month_only_end_date(repo_root, as_of, listed):
     import pyoxigraph as ox
 
-    from server.stores import EmbeddedStore
+    from server.store.embedded import EmbeddedStore
 
     graph = ox.Store()
     graph.load(MONTH_END_GRAPH.encode(), ox.RdfFormat.TURTLE)
@@ -591,7 +591,7 @@ class Recorder:
 
 
 def test_values_are_bound_never_pasted(app):
-    from server.stores import IRI, Literal
+    from server.rdf.terms import IRI, Literal
 
     catalogue = app.extensions["coderef.questions"]
     store = Recorder(app.extensions["coderef.graph"].store)

@@ -8,7 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from server import config as cfg
-from server import questions
+from server.questions import reading as questions
+from server.web import extensions
 from server.questions import HeaderError, load_catalogue
 
 pytestmark = pytest.mark.embedded_only
@@ -146,7 +147,7 @@ def test_an_unreadable_or_unwritable_cache_is_no_cache(folder, tmp_path, checks,
 def test_the_app_keeps_the_cache_beside_the_store(folder, tmp_path, checks):
     settings = cfg.resolve({"ROOT": str(tmp_path), "QUERIES_DIR": str(folder)})
     app = SimpleNamespace(config=settings, extensions={})
-    questions.init_app(app)
+    extensions.init_questions(app)
     assert "bundled_services" in app.extensions["coderef.questions"]
     assert (tmp_path / "var" / "question-checks.json").is_file()
     assert not (tmp_path / "var" / "store" / "question-checks.json").exists()

@@ -15,7 +15,7 @@ def settle(app, seconds=0.15):
     """Wait past the reload interval, then make one request (which runs the check)."""
     time.sleep(seconds)
     with app.app_context():
-        from server.graph import get_store
+        from server.web.extensions import get_store
 
         return get_store()
 
@@ -95,14 +95,14 @@ def test_a_reload_that_does_not_conform_keeps_the_last_good_graph(root_copy, tmp
     edit(policies, NEXT_REVIEW, END_BEFORE_START)
     store = settle(app)
     assert_names_the_violation(holder.reload_error)
-    assert store is serving, "the same store object serves (server/cache.py keys answers by it)"
+    assert store is serving, "the same store object serves (server/web/cache.py keys answers by it)"
     assert len(store) == good and not store.ask(ASK_EXTRA) and not store.ask(ASK_END_DATE)
     after = client.get(SUMMARY)
     assert after.status_code == 200 and after.get_json()["rows"] == before["rows"]
     if kind == "persisted":
         # Recorded beside the build: a command that opens the store without the shapes
         # (`coderef query`, and `coderef serve` before its workers start) keeps it too.
-        from server.stores import open_store
+        from server.graph.open import open_store
 
         other = open_store({"ROOT": str(root_copy), "STORE": "persisted", "STORE_DIR": str(tmp_path / "store")})
         assert_names_the_violation(other.stale)
@@ -143,7 +143,7 @@ def test_a_build_made_without_the_shapes_is_checked_before_it_serves(root_copy, 
     without the shapes is checked when the app opens it, and the last build that conformed
     serves instead."""
     from server import config as cfg
-    from server.graph import current_build, ensure_persisted
+    from server.graph.builds import current_build, ensure_persisted
 
     settings = {"TESTING": True, "ROOT": str(root_copy), "STORE": "persisted", "STORE_DIR": str(tmp_path / "store")}
     good = len(create_app(settings).extensions["coderef.graph"].store)

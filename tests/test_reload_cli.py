@@ -9,7 +9,7 @@ import pytest
 
 from server import create_app
 from server.cli import main as coderef
-from server.graph import REFUSED, current_build, manifest
+from server.graph.builds import REFUSED, current_build, manifest
 from test_reload import (ASK_EXTRA, END_BEFORE_START, EXTRA, NEXT_REVIEW, assert_names_the_violation, edit,
                          settle)
 

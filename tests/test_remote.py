@@ -14,9 +14,12 @@ from oxigraph_server import OxigraphServer
 from server import create_app
 from server.cli import main as coderef
 from server.errors import BadRequest, QueryTimeout, StoreUnavailable
-from server.graph import get_store
-from server.remote import RemoteStore, inject_values, query_form
-from server.stores import IRI, EmbeddedStore, Literal, open_store
+from server.web.extensions import get_store
+from server.sparql.text import inject_values, query_form
+from server.store.remote import RemoteStore
+from server.graph.open import open_store
+from server.rdf.terms import IRI, Literal
+from server.store.embedded import EmbeddedStore
 
 CR = "https://w3id.org/coderef/ontology#"
 SKOS = "http://www.w3.org/2004/02/skos/core#"

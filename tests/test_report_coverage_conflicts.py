@@ -11,7 +11,7 @@ import pytest
 from reports_diff import bind, catalogue, check_pages, difference, graphs, param_sets, report_db, whole
 
 from server import config as cfg
-from server.graph import load_store
+from server.rdf.parsing import load_store
 from server.reports import coverage_conflicts as report
 
 QUESTION = catalogue().get("coverage_conflicts")

@@ -22,7 +22,7 @@ import pytest
 from reports_diff import bind, catalogue, check_pages, difference, generated, graphs, param_sets, report_db, whole
 
 from server import config as cfg
-from server.graph import load_store
+from server.rdf.parsing import load_store
 from server.reports import family_inconsistencies as report
 
 QUESTION = catalogue().get("family_inconsistencies")

@@ -46,7 +46,7 @@ def test_pages_are_prefixes(graphs, dbs):
 
 
 def test_a_payer_unknown_to_the_graph_has_no_gaps(graphs, dbs):
-    from server.stores import IRI
+    from server.rdf.terms import IRI
 
     rows, more = payer_gaps.answer(dbs["shipped"], {"payer": IRI("https://w3id.org/coderef/id/payer/nobody")}, 10)
     assert (rows, more) == ([], False)

@@ -9,8 +9,8 @@ import pytest
 
 from server import config as cfg
 from server import create_app, reports
-from server.graph import ensure_reports
-from server.stores import open_store
+from server.graph.builds import ensure_reports
+from server.graph.open import open_store
 
 EVERY = ("coverage_conflicts", "family_inconsistencies", "payer_gaps", "stale_policies")
 

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from server import config as cfg
-from server.cli import checked_before
+from server.cli.serve import checked_before
 
 
 def free_port() -> int:

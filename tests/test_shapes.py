@@ -18,7 +18,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH, SKOS
 
 from server import config as cfg
-from server.validation import validate
+from server.validate.engine import validate
 
 FIXTURES = Path(__file__).resolve().parent / "shapes"
 CRSH = "https://w3id.org/coderef/shapes#"

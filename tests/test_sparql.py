@@ -316,7 +316,7 @@ def test_form_escapes_literals(client):
 
 
 def test_every_example_runs(client):
-    from server.views.sparql import EXAMPLES
+    from server.web.views.sparql import EXAMPLES
 
     for example in EXAMPLES:
         response = client.get("/sparql", query_string={"query": example["query"]},

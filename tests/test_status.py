@@ -3,7 +3,7 @@
 import pytest
 
 from server import create_app
-from server.graph import fingerprint
+from server.files import fingerprint
 from test_reload import EXTRA, settle
 
 FIELDS = ["ok", "store", "triples", "fingerprint", "loaded_at", "reload_interval", "reload_error", "reports"]

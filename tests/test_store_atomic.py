@@ -11,7 +11,7 @@ import pytest
 
 from killing import run_killed as killed
 from server.cli import main as coderef
-from server.graph import MANIFEST, current_build, manifest
+from server.graph.builds import MANIFEST, current_build, manifest
 
 PROBE = "<https://w3id.org/coderef/id/cpt/0584T> <http://www.w3.org/2000/01/rdf-schema#comment> 'atomic probe' .\n"
 NO_PROBE = "# the probe is out of this version\n"

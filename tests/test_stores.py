@@ -14,10 +14,13 @@ import pyoxigraph as ox
 import pytest
 
 from server import config as cfg
-from server import create_app, graph
+from server import create_app
+from server import files
+from server.graph import builds as graph
 from server.errors import DataError
 from server.namespaces import sparql_prefixes
-from server.stores import EmbeddedStore, open_store
+from server.graph.open import open_store
+from server.store.embedded import EmbeddedStore
 
 P = sparql_prefixes()
 NEW_FACT = """
@@ -154,7 +157,7 @@ def test_leftovers_of_a_killed_build_are_never_opened(settings, root_copy):
     good = current(settings)
     store_dir = cfg.folder(settings, "STORE_DIR")
     add_fact(root_copy)
-    fingerprint = graph.fingerprint(cfg.data_files(settings))
+    fingerprint = files.fingerprint(cfg.data_files(settings))
     for name in (".build-killed", fingerprint):  # the second: renamed, then killed before its manifest
         half = ox.Store(str(store_dir / name))
         half.add(ox.Quad(ox.NamedNode("https://example.org/half"), ox.NamedNode("https://example.org/p"), ox.Literal("o")))

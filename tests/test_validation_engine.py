@@ -23,9 +23,11 @@ from rdflib.namespace import SH
 
 from server import config as cfg
 from server.cli import main as coderef
-from server.graph import load_store
-from server.shacl_sparql import compile_shapes, to_sparql, top_level_shapes
-from server.validation import load_graph, report_for, validate
+from server.rdf.parsing import load_store
+from server.validate.checks import to_sparql
+from server.validate.shapes import compile_shapes, top_level_shapes
+from server.rdf.parsing import load_graph
+from server.validate.engine import report_for, validate
 
 TESTS = Path(__file__).resolve().parent
 CR = "https://w3id.org/coderef/ontology#"
@@ -438,7 +440,7 @@ def test_random_positions_same_as_pyshacl(tmp_path, settings):
 
 FORKED = """
 import json, sys
-from server import validation
+from server.validate import engine as validation
 
 data = sys.argv[1]
 one = validation.validate([data])

@@ -25,8 +25,8 @@ A report is a module of this package named after its question, with:
     def extract(store: pyoxigraph.Store, db: sqlite3.Connection) -> None
     def answer(db: sqlite3.Connection, bindings: dict, cap: int) -> tuple[list[dict], bool]
 
-`bindings` are the question's parameters as Catalogue.bind made them (stores.IRI /
-stores.Literal, defaults applied, absent when not given); `answer` returns at most `cap`
+`bindings` are the question's parameters as Catalogue.bind made them (terms.IRI /
+terms.Literal, defaults applied, absent when not given); `answer` returns at most `cap`
 rows (column -> SPARQL JSON term, unbound columns left out) and whether more follow.
 """
 
@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ..stores import term_json
+from ..rdf.terms import term_json
 
 log = logging.getLogger(__name__)
 

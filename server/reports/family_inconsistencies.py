@@ -1,5 +1,7 @@
-"""Report of family_inconsistencies: a payer's positions against its positions on the other
-approaches to the same procedure.
+"""Report of family_inconsistencies: a payer's positions against those on the other approaches.
+
+A payer's positions on a code are compared with its positions on the other approaches to the
+same procedure.
 
 as_of is not a plain row filter here: it selects the positions X compared (in force) and
 also the positions Y of the payer on the family code that count (in force), and a row says
@@ -30,7 +32,7 @@ import json
 
 import pyoxigraph as ox
 
-from ..stores import term_json
+from ..rdf.terms import term_json
 from . import TermCache, day, in_force_sql, sort_key
 
 QUERY_SHA = "97924a9e0e63ced0"  # queries/family_inconsistencies.rq as this report reads it (reports.query_sha)

@@ -16,7 +16,7 @@ payer's is (two index look-ups), up to the page's end.
 
 import json
 
-from ..stores import term_json
+from ..rdf.terms import term_json
 from . import TermCache, day, in_force_sql, sort_key
 
 QUERY_SHA = "76d28d8c4553fd72"  # queries/payer_gaps.rq as this report reads it (reports.query_sha)

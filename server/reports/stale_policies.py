@@ -23,7 +23,7 @@ import re
 import pyoxigraph as ox
 
 from . import day, in_force_sql, pack, sort_key, term, unpack
-from ..stores import to_oxigraph
+from ..rdf.terms import to_oxigraph
 
 QUERY_SHA = "008b5bbb3e380f8e"  # queries/stale_policies.rq as this report reads it (reports.query_sha)
 COLUMNS = ["policy", "policyIdentifier", "policyTitle", "payer", "payerName", "lastReviewed", "nextReview",

@@ -1,0 +1,287 @@
+"""The validation report: results as a coder reads them, in text, JSON and Turtle, filed by code.
+
+`Report.as_dict()` / `to_json()` give {"conforms", "engine", "fallback", "results":
+[{severity, focus, path, message, shape, shape_label, value, code, codes}], ...}; `code`
+is the notation of the code a result is about (the focus itself, or the code that points
+at the statement node), so that results can be grouped by code.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+import rdflib
+from rdflib.namespace import RDF, RDFS, SH, SKOS
+
+from ..namespaces import CR, ID
+from ..rdf.terms import canonical
+from .checks import Raw
+
+CRN = rdflib.Namespace(CR)
+SEVERITIES = ("Violation", "Warning", "Info")
+# Properties from a code to its statement groups: a result about a statement is filed
+# under the code that points at it.
+_STATEMENT_LINKS = (
+    CRN.bundledService, CRN.modifierUsage, CRN.indication, CRN.siteOfService,
+    CRN.relation, CRN.scenario, CRN.benchmark,
+)
+
+
+
+@dataclass
+class Report:
+    """The outcome of one validation: results as dicts, and pySHACL's results graph."""
+
+    results: list[dict]
+    strict: bool = False
+    files: list[str] = field(default_factory=list)
+    triples: int = 0
+    shapes: int = 0
+    results_graph: rdflib.Graph | None = None
+    engine: str = "pyshacl"
+    # shapes the fast path left to pySHACL: {shape IRI: what it could not translate}
+    fallback: dict = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict:
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for r in self.results:
+            counts[r["severity"]] = counts.get(r["severity"], 0) + 1
+        return counts
+
+    @property
+    def conforms(self) -> bool:
+        """No violation; with strict, no warning either. Info never fails."""
+        failing = ("Violation", "Warning") if self.strict else ("Violation",)
+        return not any(r["severity"] in failing for r in self.results)
+
+    def by_code(self) -> dict:
+        """Results grouped by code (or by the node's short name when no code applies),
+        codes first in notation order, each group by severity."""
+        groups = {}
+        for r in self.results:
+            groups.setdefault(r["code"] or r["node"], []).append(r)
+        rank = {s: i for i, s in enumerate(SEVERITIES)}
+
+        def group_order(key):
+            return (groups[key][0]["code"] is None, key)
+
+        return {
+            key: sorted(groups[key], key=lambda r: (rank.get(r["severity"], 9), r["message"]))
+            for key in sorted(groups, key=group_order)
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            "conforms": self.conforms,
+            "strict": self.strict,
+            "counts": self.counts,
+            "triples": self.triples,
+            "shapes": self.shapes,
+            "files": self.files,
+            "engine": self.engine,
+            "fallback": self.fallback,
+            "results": [{k: v for k, v in r.items() if k != "node"} for r in self.results],
+        }
+
+    def to_json(self, indent=None) -> str:
+        return json.dumps(self.as_dict(), indent=indent, ensure_ascii=False)
+
+    def to_turtle(self) -> str:
+        graph = self.results_graph if self.results_graph is not None else rdflib.Graph()
+        graph.bind("sh", SH)
+        graph.bind("cr", CRN)
+        graph.bind("crsh", "https://w3id.org/coderef/shapes#")
+        return graph.serialize(format="turtle")
+
+    def summary(self) -> str:
+        c = self.counts
+        parts = [_plural(c["Violation"], "violation"), _plural(c["Warning"], "warning")]
+        if c["Info"]:
+            parts.append(_plural(c["Info"], "note"))
+        verdict = "conforms" if self.conforms else "does not conform"
+        if self.strict:
+            verdict += " (strict: warnings count)"
+        groups = len(self.by_code())
+        text = (f"{', '.join(parts)} in {_plural(groups, 'item')}; "
+                f"{_plural(len(self.files), 'file')}, {self.triples:,} triples, {_plural(self.shapes, 'rule')}: {verdict}")
+        if self.fallback:
+            names = ", ".join(_local(s) for s in sorted(self.fallback))
+            text += f"\n{_plural(len(self.fallback), 'rule')} checked by pySHACL, not translated to SPARQL: {names}"
+        return text
+
+    def to_text(self) -> str:
+        """A checklist a coder can work through, one block per code."""
+        lines = []
+        for key, results in self.by_code().items():
+            lines.append(key)
+            for r in results:
+                lines.append(f"  [ ] {r['severity']}: {r['message']} (rule: {r['shape_label']}, {_local(r['shape'])})")
+            lines.append("")
+        lines.append(self.summary())
+        return "\n".join(lines) + "\n"
+
+
+def _plural(n, word):
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def _local(iri):
+    return str(iri).rsplit("#", 1)[-1].rsplit("/", 1)[-1] if iri else ""
+
+
+def short_name(node) -> str:
+    """id/... IRIs without the base ("statement/0584T-bundle-imaging"), vocabulary terms
+    as cr:Term; anything else as is."""
+    text = str(node)
+    if text.startswith(ID):
+        return text[len(ID):]
+    if text.startswith(CR):
+        return "cr:" + text[len(CR):]
+    return text
+
+
+class _Codes:
+    """Which code(s) a node is about, read from the data graph."""
+
+    def __init__(self, graph: rdflib.Graph):
+        self.graph = graph
+        self.code_classes = set(graph.transitive_subjects(RDFS.subClassOf, CRN.Code))
+
+    def notation(self, node):
+        if not isinstance(node, rdflib.URIRef):
+            return None
+        if not any(t in self.code_classes for t in self.graph.objects(node, RDF.type)):
+            return None
+        value = self.graph.value(node, SKOS.notation)
+        return str(value) if value is not None else None
+
+    def of(self, node, depth=0) -> list[str]:
+        own = self.notation(node)
+        if own:
+            return [own]
+        g, found = self.graph, set()
+        owners = [s for p in _STATEMENT_LINKS for s in g.subjects(p, node)]
+        owners += list(g.objects(node, CRN.appliesTo))
+        owners += [c for pos in g.objects(node, CRN.position) for c in g.objects(pos, CRN.appliesTo)]
+        owners += [c for sc in g.subjects(CRN.step, node) for c in g.subjects(CRN.scenario, sc)]
+        for owner in owners:
+            n = self.notation(owner)
+            if n:
+                found.add(n)
+        if not found and depth == 0:
+            for about in g.objects(node, CRN.about):
+                found.update(self.of(about, depth=1))
+        return sorted(found)
+
+
+def _prefetch_codes(data, nodes):
+    """Read, in a few batches, the edges _Codes.of follows from these nodes (rather than
+    one query per node on the way): the nodes, what they are about, the policies'
+    positions and the steps' scenarios, and the candidate owners."""
+    nodes = list(nodes)
+    data.prefetch(nodes)
+    about = [a for n in nodes for a in data.objects(n, CRN.about)]
+    data.prefetch(about)
+    nodes += about
+    middle = [*(pos for n in nodes for pos in data.objects(n, CRN.position)),
+              *(sc for n in nodes for sc in data.subjects(CRN.step, n))]
+    data.prefetch(middle)
+    owners = [s for n in nodes for p in _STATEMENT_LINKS for s in data.subjects(p, n)]
+    owners += [c for n in [*nodes, *middle] for c in data.objects(n, CRN.appliesTo)]
+    owners += [c for sc in middle for c in data.subjects(CRN.scenario, sc)]
+    data.prefetch(owners, incoming=False)  # only their type and notation are read
+
+
+def _path_text(shapes: rdflib.Graph, data: rdflib.Graph, path, focus, value):
+    """The property a result is about: for an alternative path, the member that holds
+    the value."""
+    if path is None:
+        return None
+    if isinstance(path, rdflib.URIRef):
+        return str(path)
+    alternatives = shapes.value(path, SH.alternativePath)
+    if alternatives is not None:
+        members = list(rdflib.collection.Collection(shapes, alternatives))
+        for p in members:
+            if value is not None and (focus, p, value) in data:
+                return str(p)
+        return "|".join(short_name(p) for p in members)
+    inverse = shapes.value(path, SH.inversePath)
+    if inverse is not None:
+        return "^" + str(inverse)
+    return None
+
+
+def raw_results(results_graph) -> list:
+    """pySHACL's results graph as Raw tuples, the form the fast path produces."""
+    out = []
+    g = results_graph
+    for r in g.subjects(RDF.type, SH.ValidationResult):
+        out.append(Raw(
+            focus=g.value(r, SH.focusNode), path=g.value(r, SH.resultPath), value=g.value(r, SH.value),
+            shape=g.value(r, SH.sourceShape), severity=g.value(r, SH.resultSeverity),
+            messages=tuple(str(m) for m in g.objects(r, SH.resultMessage)),
+        ))
+    return out
+
+
+def results_graph(raws) -> rdflib.Graph:
+    """A SHACL validation report graph of Raw results (the fast path's Turtle output)."""
+    g = rdflib.Graph()
+    report = rdflib.BNode()
+    g.add((report, RDF.type, SH.ValidationReport))
+    g.add((report, SH.conforms, rdflib.Literal(not any(r.severity == SH.Violation for r in raws))))
+    for raw in raws:
+        node = rdflib.BNode()
+        g.add((report, SH.result, node))
+        g.add((node, RDF.type, SH.ValidationResult))
+        g.add((node, SH.focusNode, raw.focus))
+        g.add((node, SH.sourceShape, raw.shape))
+        g.add((node, SH.resultSeverity, raw.severity))
+        if raw.value is not None:
+            g.add((node, SH.value, raw.value))
+        if isinstance(raw.path, rdflib.URIRef):
+            g.add((node, SH.resultPath, raw.path))
+        for m in raw.messages:
+            g.add((node, SH.resultMessage, rdflib.Literal(m)))
+    return g
+
+
+def result_dicts(raws, shapes: rdflib.Graph, data) -> list[dict]:
+    """Report rows of Raw results; `data` is the rdflib data graph or a StoreGraph."""
+    if hasattr(data, "prefetch"):
+        _prefetch_codes(data, {r.focus for r in raws})
+    codes = _Codes(data)
+    out = []
+    for raw in raws:
+        focus, value, shape, severity = raw.focus, canonical(raw.value), raw.shape, raw.severity
+        path = _path_text(shapes, data, raw.path, focus, value)
+        found = codes.of(focus)
+        this = found[0] if codes.notation(focus) else short_name(focus)
+        message = " ".join(sorted(raw.messages)) or f"{this}: breaks {_local(shape)}"
+        # SHACL Core does not substitute message templates; the shapes rely on these two.
+        message = message.replace("{$this}", this).replace("{?this}", this)
+        if value is not None:
+            message = message.replace("{$value}", str(value) if isinstance(value, rdflib.Literal) else short_name(value))
+        out.append({
+            "severity": _local(severity) if severity else "Violation",
+            "focus": str(focus),
+            "path": path,
+            "message": message,
+            "shape": str(shape) if isinstance(shape, rdflib.URIRef) else None,
+            "shape_label": str(shapes.value(shape, RDFS.label) or _local(shape)),
+            "value": None if value is None else str(value),
+            "code": found[0] if found else None,
+            "codes": found,
+            "node": short_name(focus),
+        })
+    # every field in the key: the same order however the rules were run (forked or not)
+    out.sort(key=lambda d: (d["code"] or "~" + d["node"], SEVERITIES.index(d["severity"]) if d["severity"] in SEVERITIES else 9,
+                            d["message"], d["focus"], d["path"] or "", d["value"] or "", d["shape"] or ""))
+    return out
+
+
+def rule_count(shapes: rdflib.Graph) -> int:
+    targets = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+    return len({s for t in targets for s in shapes.subjects(t, None)})
+

@@ -1,0 +1,1 @@
+"""The web side: the Flask app, its pages and API, answer cache, OpenAPI description and diagrams."""
