@@ -377,7 +377,6 @@ def summary(findings: list[dict]) -> dict:
     return {s: sum(1 for f in findings if f["severity"] == s) for s in SEVERITIES}
 
 
-
 def format_text(findings: list[dict]) -> str:
     if not findings:
         return "no findings: the claim passes every rule\n"

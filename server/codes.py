@@ -77,6 +77,7 @@ def _group(records, key, build, collect=None):
 
 # ------------------------------------------------------------------ describe
 
+
 def describe_code(store, notation: str, catalogue: Catalogue | None = None) -> dict:
     """Everything the reference says about one code; BadRequest/NotFound as for `code` params."""
     catalogue = _catalogue(store, catalogue)

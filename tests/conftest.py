@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from oxigraph_server import OxigraphServer
+from support.oxigraph_server import OxigraphServer
 from server import create_app
 from server.cli import main as coderef
 from server.config import REPO_ROOT

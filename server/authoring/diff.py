@@ -46,6 +46,7 @@ KIND_WORDS = {CRN.CoveragePosition: "position", CRN.CoveragePolicy: "policy", CR
 
 # ------------------------------------------------------------------ reading a side
 
+
 @dataclass
 class Side:
     label: str  # what the user named, with the commit for a revision
@@ -140,6 +141,7 @@ def baseline_revision(repo: Path) -> tuple[str, str] | None:
 
 # ------------------------------------------------------------------ comparing
 
+
 def _has_bnode(triple) -> bool:
     return any(isinstance(t, rdflib.BNode) for t in triple)
 
@@ -165,6 +167,7 @@ def compare(old: rdflib.Graph, new: rdflib.Graph) -> tuple[set, set]:
 
 
 # ------------------------------------------------------------------ telling it in words
+
 
 @dataclass
 class Change:
@@ -362,6 +365,7 @@ def describe(old: rdflib.Graph, new: rdflib.Graph, removed: set, added: set) -> 
 
 
 # ------------------------------------------------------------------ the diff
+
 
 @dataclass
 class Diff:

@@ -86,6 +86,7 @@ class Outcome:
 
 # ------------------------------------------------------------------ what the graph knows
 
+
 class Known:
     """Look-ups in the current reference: payers, codes, controlled lists, sources, and
     which file describes each subject."""
@@ -147,6 +148,7 @@ def _good_url(value: str) -> bool:
 
 
 # ------------------------------------------------------------------ rows -> RDF
+
 
 def _check_rows(rows, known: Known, replaced: Path | None) -> tuple[list, list]:
     """(checked rows with their RDF terms, problems)."""
@@ -283,6 +285,7 @@ def to_turtle(g: rdflib.Graph, table: Path) -> str:
 
 # ------------------------------------------------------------------ writing
 
+
 def atomic_write(path: Path, text: str) -> None:
     """Write `text` to `path`: old file or whole new one, whatever happens (server/files.py)."""
     write_atomically(path, [text], prefix=TEMP_PREFIX)
@@ -298,6 +301,7 @@ def sweep_temporaries(folder: Path) -> None:
 
 
 # ------------------------------------------------------------------ the import
+
 
 def target_for(table: Path, settings: dict) -> Path:
     return cfg.folder(settings, "DATA_DIR") / f"imported-{slugify(table.stem) or 'policies'}.ttl"

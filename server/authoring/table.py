@@ -28,6 +28,7 @@ ALIASES = {"policy": "policy_id", "policy_number": "policy_id", "effective": "ef
            "reviewed": "last_reviewed", "last_review": "last_reviewed", "source_address": "source",
            "source_url": "source", "url": "source", "code": "codes", "clinical_context": "context"}
 
+
 @dataclass
 class Problem:
     row: int | None  # 1-based data row; None: the file or the graph as a whole

@@ -8,6 +8,7 @@ from .. import config as cfg
 from ..errors import BadRequest
 from .common import add_format, emit, settings_of
 
+
 def _parse_pairs(pairs) -> dict:
     params = {}
     for pair in pairs or []:

@@ -257,4 +257,3 @@ def ensure_reports(build: Path, store: ox.Store, queries_dir: Path, progress=Non
     except Exception as err:  # noqa: BLE001 (the SPARQL answers the same, only slower)
         log.warning("the reports of %s could not be made, their questions run as SPARQL: %s", build, err)
         return None
-

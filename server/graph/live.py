@@ -15,6 +15,7 @@ from .open import open_store
 
 log = logging.getLogger(__name__)
 
+
 class Holder:
     """Holds the serving store and swaps it only for one that loaded completely.
 

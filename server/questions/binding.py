@@ -27,7 +27,6 @@ CODE_CLASSES = ("ProcedureCode", "DiagnosisCode", "Modifier", "PlaceOfService")
 MAX_STRING = 200
 
 
-
 _LOOKUP_CODE = f"""
 PREFIX skos: <{SKOS}>
 PREFIX cr: <{CR}>
@@ -121,4 +120,3 @@ def bind_value(store, param: Param, value: str):
     if len(value) > MAX_STRING:
         raise BadRequest(f"parameter {name!r} is longer than {MAX_STRING} characters")
     return Literal(value)
-

@@ -5,7 +5,6 @@ from .binding import bind_value
 from .model import Answer, Question
 
 
-
 class Catalogue:
     def __init__(self, questions):
         self.questions = {q.id: q for q in questions}
@@ -80,4 +79,3 @@ class Catalogue:
             return Answer(question, columns, rows, truncated, bindings)
         result = store.select(question.query, bindings=bindings, cap=cap)
         return Answer(question, list(result.columns), result.rows, result.truncated, bindings)
-

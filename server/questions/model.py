@@ -8,7 +8,6 @@ from pathlib import Path
 from ..errors import CoderefError
 
 
-
 class HeaderError(CoderefError):
     """A question file whose header or query cannot be used: names the file."""
 
@@ -96,4 +95,3 @@ def _cell(value) -> str:
 def plain(term):
     """The value of a SPARQL JSON term (None when unbound)."""
     return None if term is None else term["value"]
-

@@ -26,8 +26,6 @@ QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 RESERVED_PARAMS = ("format", "limit", "offset")
 
 
-
-
 def _split_header(text: str) -> tuple[str, str]:
     header, body, in_header = [], [], True
     for line in text.splitlines():
@@ -291,4 +289,3 @@ def vouched(folder, cache) -> bool:
 def check_cache(settings: dict) -> Path:
     """Beside the store directory (var/ by default), not in it: a store is rebuilt as a whole."""
     return cfg.folder(settings, "STORE_DIR").parent / CHECK_CACHE
-

@@ -78,7 +78,6 @@ def load_store(paths, progress=None) -> ox.Store:
     return store
 
 
-
 # rdflib's parser names, by file suffix (the SHACL side and `coderef diff` read with rdflib).
 RDFLIB_FORMATS = {".ttl": "turtle", ".nt": "nt", ".trig": "trig", ".rdf": "xml", ".jsonld": "json-ld"}
 
@@ -115,4 +114,3 @@ def load_graph(paths, progress=None):
         if progress:
             progress(n, len(paths), path)
     return graph
-

@@ -10,9 +10,9 @@ question's order; an answer is then a filtered range of those rows: milliseconds
 
 The question's SPARQL stays the definition. A report module declares the hash of the query
 text it was written for (QUERY_SHA): an edited question runs as SPARQL, with a warning,
-until its report is brought up to date (tests/test_reports.py fails meanwhile). Rows are
+until its report is brought up to date (tests/reports/test_reports.py fails meanwhile). Rows are
 kept with the hash of the question, the module and the engine, and made again when one
-changes. tests/test_report_<id>.py proves each report gives its question's rows, in its
+changes. tests/reports/test_report_<id>.py proves each report gives its question's rows, in its
 order, on the shipped data and on generated graphs with injected violations, for every
 payer and many days. Over a remote endpoint the questions always run as SPARQL.
 
@@ -56,6 +56,7 @@ HERE = Path(__file__).resolve().parent
 
 
 # ------------------------------------------------------------------ for report modules
+
 
 def term(solution, name: str):
     """A solution's value as a SPARQL JSON term, or None when unbound."""
@@ -135,6 +136,7 @@ class TermCache:
 
 
 # ------------------------------------------------------------------ the set of reports
+
 
 def modules() -> dict:
     """question id -> report module, for every module of this package."""

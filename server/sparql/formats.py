@@ -164,5 +164,3 @@ def serialize(answer: Answer, name: str) -> tuple[bytes, str]:
         media = RESULT_FORMATS[name]
     charset = "; charset=utf-8" if media.startswith("text/") or media.endswith(("json", "xml")) else ""
     return body, media + charset
-
-

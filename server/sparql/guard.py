@@ -108,5 +108,3 @@ def _parses_as_update(view: str) -> bool:
     except (ParseBaseException, RecursionError):
         return False
     return True
-
-

@@ -105,4 +105,3 @@ def inject_values(query: str, bindings: dict | None) -> str:
             at = toks[j][3]
             return f"{query[:at]} {block} {query[at:]}"
     raise BadRequest("malformed SPARQL: no WHERE group to bind parameters in")
-

@@ -40,6 +40,7 @@ _CONTEXT = multiprocessing.get_context("spawn")
 
 # ------------------------------------------------------------------ the child
 
+
 def _limit_cpu(seconds: float) -> None:
     """A backstop should the parent die mid-query and never kill us: the kernel ends a
     child that runs well past the limit (SIGXCPU)."""
@@ -101,6 +102,7 @@ def _serve(conn, source, memory_mb, nice) -> None:
 
 
 # ------------------------------------------------------------------ the parent
+
 
 def _resident_mb(pid: int) -> float:
     """Resident memory of a process (Linux /proc), 0 when it cannot be read."""

@@ -27,7 +27,6 @@ class EndpointTimeout(StoreUnavailable, QueryTimeout):
     """The endpoint took longer than QUERY_TIMEOUT: both a timeout and an unavailable store."""
 
 
-
 _RDF_FORMATS = {
     "text/turtle": ox.RdfFormat.TURTLE,
     "application/x-turtle": ox.RdfFormat.TURTLE,
@@ -145,4 +144,3 @@ def _reason(err) -> str:
     if text.startswith("b'") or text.startswith('b"'):
         text = text[2:-1].encode().decode("unicode_escape", errors="replace")
     return " ".join(text.split())[:500]
-

@@ -12,6 +12,7 @@ import rdflib
 
 from ..rdf.terms import rdflib_sparql, to_rdflib
 
+
 class Unsupported(Exception):
     """The shape uses something the compiler does not translate (the message says what)."""
 
@@ -47,7 +48,6 @@ class Raw:
     messages: tuple
 
 
-
 def to_sparql(term) -> str:
     """An rdflib term as SPARQL text, serialized by pyoxigraph (escaped, never pasted);
     Unsupported for a blank node, which no query can name."""
@@ -61,7 +61,6 @@ def to_sparql(term) -> str:
 class FocusTest:
     check: Check  # the shape's fields, for its results
     fails: str  # a boolean expression on ?this
-
 
 
 def _format(message: str, bound: dict) -> str:
@@ -112,4 +111,3 @@ def run_check(check: Check, select) -> list[Raw]:
                                                                       if m not in check.messages])]
         out.append(Raw(focus, p if p is not None else check.path, v, check.shape, check.severity, tuple(texts)))
     return out
-

@@ -39,7 +39,6 @@ _CHECKED = {
 }
 
 
-
 class Compiler:
     def __init__(self, shapes: rdflib.Graph):
         self.g = shapes
@@ -310,4 +309,3 @@ class Compiler:
         if not branches:
             return None, focus_fails
         return "SELECT DISTINCT ?this ?value ?_k ?_lang WHERE { " + " UNION ".join(branches) + " }", focus_fails
-

@@ -60,4 +60,3 @@ def _files_stating(paths, focus_iris) -> dict:
         for subject in subjects:
             found.setdefault(subject.value, []).append(f"{path.parent.name}/{path.name}")
     return found
-

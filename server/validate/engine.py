@@ -58,7 +58,6 @@ from .store_graph import StoreGraph
 # ------------------------------------------------------------------ validate
 
 
-
 def validate(data_paths=None, shape_paths=None, settings=None, strict=False, progress=None,
              engine="fast", store=None, jobs=1, keep=None) -> Report:
     """Validate data against shapes; see the module docstring. `progress(n, total, item)`
@@ -223,7 +222,6 @@ def _fallback(store, files, shapes, shape_files, fallback) -> list:
     return raw_results(run_pyshacl(data, subset, shape_files))
 
 
-
 _cache_lock = threading.Lock()
 _cache: dict = {}
 
@@ -250,5 +248,3 @@ def report_for(settings=None) -> Report:
         report = validate(settings=settings, store=store)
         _cache[key] = (seen, report)
         return report
-
-

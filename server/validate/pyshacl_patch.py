@@ -32,7 +32,6 @@ def _parse_sparql_once():
     SPARQLBasedConstraint._validate_sparql_query = _validate_sparql_query
 
 
-
 def run_pyshacl(data: rdflib.Graph, shapes: rdflib.Graph, shape_files) -> rdflib.Graph:
     # imported here: the fast path needs pySHACL only for rules it does not translate
     import pyshacl
@@ -48,4 +47,3 @@ def run_pyshacl(data: rdflib.Graph, shapes: rdflib.Graph, shape_files) -> rdflib
         where = ", ".join(str(p) for p in shape_files)
         raise ConfigError(f"{where}: the shapes could not be used: {err}") from None
     return results_graph
-

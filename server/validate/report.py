@@ -26,7 +26,6 @@ _STATEMENT_LINKS = (
 )
 
 
-
 @dataclass
 class Report:
     """The outcome of one validation: results as dicts, and pySHACL's results graph."""
@@ -284,4 +283,3 @@ def result_dicts(raws, shapes: rdflib.Graph, data) -> list[dict]:
 def rule_count(shapes: rdflib.Graph) -> int:
     targets = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
     return len({s for t in targets for s in shapes.subjects(t, None)})
-

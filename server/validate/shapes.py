@@ -27,6 +27,7 @@ from .compile import Compiler
 
 # ------------------------------------------------------------------ SHACL-SPARQL
 
+
 def _prefixes(g: rdflib.Graph, constraint) -> str:
     lines = []
     for source in g.objects(constraint, SH.prefixes):
@@ -79,6 +80,7 @@ def _sparql_query(compiler: Compiler, shape, constraint, target: str) -> tuple[s
 
 
 # ------------------------------------------------------------------ entry points
+
 
 def top_level_shapes(g: rdflib.Graph) -> list:
     """Shapes with targets, as pySHACL validates them (nested ones only through these)."""
@@ -157,4 +159,3 @@ def _compile_shape(g, top) -> tuple[list[Check], list]:
             text, projects_this = _sparql_query(compiler, shape, constraint, tgt)
             out.append(Check(query=text, extra_messages=extra, sparql=True, projects_this=projects_this, **base))
     return out, tests
-

@@ -5,6 +5,7 @@ import rdflib
 from ..rdf.terms import to_rdflib
 from .checks import to_sparql
 
+
 class StoreGraph:
     """The few rdflib.Graph look-ups the report needs (which code a result is about, which
     member of an alternative path holds a value), answered by SELECTs on a store, so that

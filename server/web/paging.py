@@ -18,4 +18,3 @@ def paging(args, default_limit: int, result_cap: int) -> tuple[int, int]:
             raise BadRequest(f"parameter {name!r}: {text[:40]!r} is not a whole number from {low} to {high}")
         numbers[name] = int(text)
     return numbers["offset"], numbers["limit"]
-

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from serving import served
+from support.serving import served
 from server import create_app
 
 CHROMIUM = Path("/usr/bin/chromium")

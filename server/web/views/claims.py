@@ -17,6 +17,7 @@ bp = Blueprint("claims", __name__)
 
 EXAMPLE = "claim-0584T-medicare-trial.json"
 
+
 @bp.post("/api/check-claim")
 def api_check_claim():
     claim = request.get_json(force=True, silent=True)

@@ -43,7 +43,7 @@ def _counts(records, payer_column, key_columns) -> dict:
 def _gap_counts(records, payers) -> dict:
     """payer_gaps for every payer at once (one query instead of one per payer), from the
     coverage matrix of the same day: the codes another payer holds a position on, less the
-    payer's own. tests/test_consistency.py checks the two agree."""
+    payer's own. tests/reference/test_consistency.py checks the two agree."""
     by_payer: dict = {}
     for r in records:
         if r.get("payer") and r.get("code"):
@@ -84,4 +84,3 @@ def consistency():
     checks = [{"id": qid, "heading": heading, "summary": catalogue.get(qid).summary,
                "href": url_for("pages.question", question_id=qid, **day)} for qid, heading, _, _ in CHECKS]
     return render_template("consistency/index.html", as_of=as_of, checks=checks, rows=rows)
-

@@ -280,6 +280,7 @@ def code_svg(notation):
 
 # ---------------------------------------------------------------- questions
 
+
 def cell(term: dict | None) -> dict | None:
     """How one answer cell reads: text, and a link where the term has a page."""
     if term is None:
