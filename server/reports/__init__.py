@@ -12,7 +12,7 @@ The question's SPARQL stays the definition. A report module declares the hash of
 text it was written for (QUERY_SHA): an edited question runs as SPARQL, with a warning,
 until its report is brought up to date (tests/reports/test_reports.py fails meanwhile). Rows are
 kept with the hash of the question, the module and the engine, and made again when one
-changes. tests/reports/test_report_<id>.py proves each report gives its question's rows, in its
+changes. tests/reports/test_report_rows.py proves each report gives its question's rows, in its
 order, on the shipped data and on generated graphs with injected violations, for every
 payer and many days. Over a remote endpoint the questions always run as SPARQL.
 

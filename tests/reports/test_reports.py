@@ -1,6 +1,6 @@
 """Reports (server/reports/): made once per build beside it, used only for the question text
 they were made from, never half-made, and answering through the API as the SPARQL does.
-Each report's rows are proven equal to its question's in tests/reports/test_report_<id>.py."""
+Each report's rows are proven equal to its question's in tests/reports/test_report_rows.py."""
 
 import logging
 import os
@@ -23,7 +23,7 @@ def settings(root_copy, tmp_path_factory):
 
 def test_every_report_was_written_for_the_shipped_question(repo_root):
     """Fails when a question with a report is edited: bring the report up to date (its
-    differential test, tests/reports/test_report_<id>.py, says where it differs), then its QUERY_SHA."""
+    differential test, tests/reports/test_report_rows.py, says where it differs), then its QUERY_SHA."""
     assert sorted(reports.modules()) == list(EVERY)
     for qid, module in reports.modules().items():
         assert module.QUERY_SHA == reports.query_sha(repo_root / "queries" / f"{qid}.rq"), qid
