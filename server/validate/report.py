@@ -311,7 +311,8 @@ def result_dicts(raws, shapes: rdflib.Graph, data) -> list[dict]:
         })
     # every field in the key: the same order however the rules were run (forked or not)
     out.sort(key=lambda d: (d["code"] or "~" + d["node"], SEVERITIES.index(d["severity"]) if d["severity"] in SEVERITIES else 9,
-                            d["message"], d["focus"], d["path"] or "", d["value"] or "", d["shape"] or ""))
+                            d["message"], d["focus"], d["path"] or "", d["value"] or "", d["shape"] or "",
+                            d["component"] or ""))
     return out
 
 

@@ -8,12 +8,15 @@ target are tested in one more SELECT, one pass over those focus nodes.
 
 SHACL Core is translated by server/validate/compile.py. SHACL-SPARQL: sh:sparql SELECT
 constraints with sh:prefixes and $PATH, the target joined at the head of the outer WHERE
-group (pre-binding of $this); sh:deactivated, sh:severity, sh:message with {?var}/{$var}
-filled in as pySHACL does.
+group (pre-binding of $this) and of every inner group that reads $this in an expression;
+sh:deactivated, sh:severity, sh:message with {?var}/{$var} filled in as pySHACL does (a
+SHACL Core constraint without sh:message gets a default one, compile.default_message).
 
 A shape using anything else (sh:closed, qualified shapes, $currentShape, a SELECT with
-GROUP BY or a sub-SELECT, a shape without sh:message, ...) raises Unsupported while
-compiling, and the caller checks that shape with pySHACL instead.
+GROUP BY or a sub-SELECT, VALUES, a parameter of a SPARQL-based constraint component,
+sh:property of a property shape, ...) raises Unsupported while compiling, and the caller
+checks that shape with pySHACL instead, saying so in the report. A SHACL-SPARQL query
+that does not parse (an undeclared prefix) is an error of the shapes (ConfigError).
 """
 
 import re
@@ -23,7 +26,6 @@ import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
 from ..errors import ConfigError
-
 from ..sparql.text import tokens
 from .checks import Check, FocusTest, Unsupported, to_sparql
 from .compile import Compiler, component, default_message
