@@ -235,3 +235,18 @@ def test_prefixes_declared_only_in_an_import_are_named(tmp_path, engine, capsys)
     assert coderef(["validate", str(data), "--engine", engine, "--shapes", str(shapes)]) == 2
     err = capsys.readouterr().err
     assert "imports.ttl" in err and "other:" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("text", [
+    '<http://example.org/a> <http://example.org/p> "5"^^<http://www.w3.org/2001/XMLSchema#int> .',
+    '@prefix x: <http://www.w3.org/2001/XMLSchema#> . <http://example.org/a> <http://example.org/p> "5"^^x:unsignedByte;'
+    ' <http://example.org/q> 1 .',
+])
+def test_retyped_literals_found_however_written(tmp_path, text):
+    from server.validate.lexical import retyped_literals
+
+    path = tmp_path / "data.ttl"
+    path.write_text(text + "\n")
+    assert retyped_literals([path])
+    path.write_text(text.replace("#int>", "#integer>").replace("x:unsignedByte", "x:integer") + "\n")
+    assert not retyped_literals([path])
