@@ -34,6 +34,10 @@ class Check:
     # a check of constraints of several shapes on the same focus nodes: row flag ?_fN
     # true means the constraint of focus_tests[N] (its shape, path, messages) failed
     focus_tests: list = field(default_factory=list)
+    # the constraint component of every result (a SHACL-SPARQL check, a focus test), or
+    # per ?_k of a SHACL Core check: {k: (component, default message)}
+    component: rdflib.URIRef | None = None
+    components: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Raw:
     shape: rdflib.term.Node
     severity: rdflib.URIRef
     messages: tuple
+    component: rdflib.URIRef | None = None
 
 
 def to_sparql(term) -> str:
@@ -81,14 +86,15 @@ def run_check(check: Check, select) -> list[Raw]:
                 flag = row.get(f"_f{n}")
                 if flag is not None and flag["value"] in ("true", "1"):
                     out.append(Raw(focus, test.path, None, test.shape, test.severity,
-                                   tuple(str(m) for m in test.messages)))
+                                   tuple(str(m) for m in test.messages), test.component))
         return out
     if not check.sparql:
         for row in rows:
             focus = to_rdflib(row["this"])
             value = to_rdflib(row["value"]) if "value" in row else None
-            messages = tuple(str(m) for m in check.messages)
-            out.append(Raw(focus, check.path, value, check.shape, check.severity, messages))
+            made, default = check.components.get(int(row["_k"]["value"]), (None, "")) if "_k" in row else (None, "")
+            messages = tuple(str(m) for m in check.messages) or ((default,) if default else ())
+            out.append(Raw(focus, check.path, value, check.shape, check.severity, messages, made))
         return out
     seen = set()
     for row in rows:
@@ -109,5 +115,6 @@ def run_check(check: Check, select) -> list[Raw]:
                 fdict[name] = term
         texts = [_format(str(m), fdict) for m in (*check.messages, *[m for m in check.extra_messages
                                                                       if m not in check.messages])]
-        out.append(Raw(focus, p if p is not None else check.path, v, check.shape, check.severity, tuple(texts)))
+        out.append(Raw(focus, p if p is not None else check.path, v, check.shape, check.severity, tuple(texts),
+                       check.component))
     return out

@@ -31,12 +31,86 @@ _PER_VALUE = {
 }
 _PER_FOCUS = {SH.minCount, SH.maxCount, SH.hasValue, SH.uniqueLang, SH.equals}
 _MAX_COUNTED = 3  # minCount/maxCount as "k distinct values exist"; larger counts fall back
-# Datatypes whose lexical form pySHACL checks (through rdflib's parsers); a literal of one
-# of them is well-formed here when Oxigraph can cast it. Other datatypes, in pySHACL as
-# here, match on the datatype IRI alone (so "20x6"^^xsd:gYear passes both).
+# Datatypes a literal of which is well-formed when Oxigraph can cast it (pySHACL, through
+# rdflib's parsers, checks fewer: "20x6"^^xsd:gYear passes there).
 _CHECKED = {
     XSD.boolean, XSD.integer, XSD.decimal, XSD.float, XSD.double, XSD.date, XSD.dateTime, XSD.time,
+    XSD.gYear, XSD.gYearMonth, XSD.gMonth, XSD.gDay, XSD.gMonthDay, XSD.duration, XSD.dayTimeDuration,
+    XSD.yearMonthDuration,
 }
+# The lexical spaces of the XSD datatypes Oxigraph does not cast, as regular expressions
+# (SHACL: a literal whose lexical form is not in its datatype's is ill-typed, and fails
+# sh:datatype). The types derived from xsd:integer are here for a store whose data was not
+# read from files: one loaded by this engine from files that have them is checked by pySHACL
+# (server/validate/lexical.py).
+_NAME = "[A-Za-z_:][A-Za-z0-9_:.\\-]*"
+_LEXICAL = {
+    XSD.hexBinary: "^([0-9A-Fa-f]{2})*$",
+    XSD.base64Binary: "^(([A-Za-z0-9+/] ?){4})*(([A-Za-z0-9+/] ?){3}[A-Za-z0-9+/]|([A-Za-z0-9+/] ?){2}"
+                      "[AEIMQUYcgkosw048] ?=|[A-Za-z0-9+/] ?[AQgw] ?= ?=)?$",
+    XSD.language: "^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$",
+    XSD.Name: f"^{_NAME}$",
+    XSD.NCName: "^[A-Za-z_][A-Za-z0-9_.\\-]*$",
+    XSD.NMTOKEN: "^[A-Za-z0-9_:.\\-]+$",
+    XSD.token: "^([^\\s]+( [^\\s]+)*)?$",
+    XSD.normalizedString: "^[^\\n\\r\\t]*$",
+    **{XSD[name]: "^[+-]?[0-9]+$" for name in (
+        "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger", "negativeInteger",
+        "nonPositiveInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte")},
+}
+
+
+def _term_equality(term):
+    """Unsupported for a typed literal other than a string: the store keeps "1.00"^^xsd:decimal
+    as "1", so sameTerm there is not term equality on the forms as written."""
+    if isinstance(term, rdflib.Literal) and term.datatype not in (None, XSD.string, RDF.langString):
+        raise Unsupported(f"sh:in or sh:hasValue of the typed literal {term.n3()}: the store compares "
+                          "such literals by value, not as written")
+
+
+def component(parameter) -> rdflib.URIRef:
+    """The SHACL Core constraint component of a parameter (sh:minCount: sh:MinCountConstraintComponent)."""
+    name = str(parameter)[len(str(SH)):]
+    return SH[name[0].upper() + name[1:] + "ConstraintComponent"]
+
+
+def default_message(g: rdflib.Graph, c, o, path=None) -> str:
+    """The message of a result whose shape has no sh:message, worded as pySHACL words it
+    where that is short ({$this} is filled in by the report)."""
+    def name(term):
+        if isinstance(term, rdflib.URIRef):
+            try:
+                return g.namespace_manager.normalizeUri(term)
+            except (ValueError, KeyError):  # no prefix for it
+                return f"<{term}>"
+        return str(term)
+
+    on = f"{{$this}}->{name(path)}" if isinstance(path, rdflib.URIRef) else "{$this}"
+    texts = {
+        SH["class"]: f"Value does not have class {name(o)}",
+        SH.datatype: f"Value is not Literal with datatype {name(o)}",
+        SH.nodeKind: f"Value is not of Node Kind {name(o)}",
+        SH["in"]: "Value is not in the list of allowed values",
+        SH.pattern: f"Value does not match pattern '{o}'",
+        SH.minLength: f"String length not >= {o}",
+        SH.maxLength: f"String length not <= {o}",
+        SH.minInclusive: f"Value is not >= {o}",
+        SH.maxInclusive: f"Value is not <= {o}",
+        SH.minExclusive: f"Value is not > {o}",
+        SH.maxExclusive: f"Value is not < {o}",
+        SH.languageIn: "String language is not in the allowed languages",
+        SH.node: f"Value does not conform to Shape {name(o)}",
+        SH["not"]: f"Value conforms to Shape {name(o)}, which it must not",
+        SH["and"]: "Value does not conform to all of the shapes of sh:and",
+        SH["or"]: "Value does not conform to any of the shapes of sh:or",
+        SH.xone: "Value does not conform to exactly one of the shapes of sh:xone",
+        SH.minCount: f"Less than {o} values on {on}",
+        SH.maxCount: f"More than {o} values on {on}",
+        SH.hasValue: f"Node {on} does not have value {name(o)}",
+        SH.uniqueLang: "More than one String shares the same Language",
+        SH.equals: f"Value of {on} != {name(o)}",
+    }
+    return texts.get(c, f"Value breaks {name(component(c))}")
 
 
 class Compiler:
@@ -120,6 +194,8 @@ class Compiler:
             return kinds[o]
         if p == SH["in"]:
             members = self.items(o)
+            for m in members:
+                _term_equality(m)
             return " || ".join(f"sameTerm({v}, {to_sparql(m)})" for m in members) or "false"
         if p == SH.pattern:
             flags = g.value(shape, SH.flags)
@@ -162,6 +238,8 @@ class Compiler:
             # an ill-typed literal (a 13th month) has the datatype but fails the cast
             cast = f"{to_sparql(datatype)}(STR({v}))"
             test = f"({test} && COALESCE(sameTerm({cast}, {cast}), false))"
+        elif datatype in _LEXICAL:
+            test = f"({test} && REGEX(STR({v}), {to_sparql(rdflib.Literal(_LEXICAL[datatype]))}))"
         return test
 
     def conforms(self, shape, v: str) -> str:
@@ -190,6 +268,7 @@ class Compiler:
     def node_focus_test(self, c, o, v: str) -> str:
         """A per-focus constraint on a node shape: its value node is the focus itself."""
         if c == SH.hasValue:
+            _term_equality(o)
             return f"sameTerm({v}, {to_sparql(o)})"
         if c == SH.minCount:
             return "true" if int(o) <= 1 else "false"
@@ -211,12 +290,13 @@ class Compiler:
             k = int(o) if c == SH.minCount else int(o) + 1
             if k > _MAX_COUNTED + 1 or (c == SH.minCount and k > _MAX_COUNTED):
                 raise Unsupported(f"{c} {o}: counts above {_MAX_COUNTED}")
-            if k <= 0:
-                return "true" if c == SH.minCount else "false"
+            if k <= 0:  # sh:minCount 0 holds for every focus node
+                return "true" if positive else "false"
             exists = f"EXISTS {{ {self.distinct_values(v, p, k)} }}"
             holds = exists if c == SH.minCount else f"!{exists}"
             return holds if positive else f"!({holds})"
         if c == SH.hasValue:
+            _term_equality(o)
             holds = f"EXISTS {{ {v} {p} {to_sparql(o)} }}"
             return holds if positive else f"!({holds})"
         if c == SH.uniqueLang:
@@ -242,6 +322,16 @@ class Compiler:
                          if str(p).startswith(str(SH)) and p not in _DESCRIPTIVE | _PER_VALUE | _PER_FOCUS)
         if unknown:
             raise Unsupported(", ".join(unknown))
+        if SH.path in predicates and SH.property in predicates:
+            raise Unsupported("sh:property of a property shape")
+        # a parameter of a SPARQL-based constraint component the shapes graph declares
+        for p in sorted(predicates, key=str):
+            if str(p).startswith(str(SH)):
+                continue
+            for declared in self.g.subjects(SH.path, p):
+                for made in self.g.subjects(SH.parameter, declared):
+                    raise Unsupported(f"{self.g.qname(p)}, a parameter of the SPARQL-based constraint "
+                                      f"component {self.g.qname(made)}")
         if nested and self.g.value(shape, SH.deactivated) is not None:
             raise Unsupported("sh:deactivated in a nested shape")
 
@@ -258,16 +348,17 @@ class Compiler:
         members = list(Collection(self.g, alternatives))
         return set(members) if members and all(isinstance(m, rdflib.URIRef) for m in members) else None
 
-    def core_query(self, shape, target: str, subjects_of=frozenset()) -> tuple[str | None, list]:
+    def core_query(self, shape, target: str, subjects_of=frozenset()) -> tuple[str | None, list, dict]:
         """One SELECT for the SHACL Core constraints of a top-level shape that look at
         values: rows (?this ?value ?_k), ?_k naming the component that failed; and, as
         boolean expressions on ?this that hold when it fails, the constraints on the focus
         node as a whole (counts, sh:hasValue), which compile_shapes tests in one pass over
         the focus nodes for every shape with the same target. `subjects_of`: the
-        sh:targetSubjectsOf predicates of the top-level shape."""
+        sh:targetSubjectsOf predicates of the top-level shape. Also {?_k: (component,
+        parameter value)}; a focus test is (expression, component, parameter value)."""
         g = self.g
         path = g.value(shape, SH.path)
-        branches, focus_fails = [], []
+        branches, focus_fails, failed_by = [], [], {}
         p = self.path(path) if path is not None else None
         # A node with a value on a path of such predicates is a focus node already: the
         # values need no join with the target (at 1M triples the date rule took 1.0 s with
@@ -275,6 +366,8 @@ class Compiler:
         own = self._predicates(path)
         value_target = "" if own and own <= set(subjects_of) else target
         for n, (c, o) in enumerate(sorted(g.predicate_objects(shape), key=lambda po: (str(po[0]), str(po[1])))):
+            if c in _PER_VALUE or c in _PER_FOCUS:
+                failed_by[n] = (c, o)
             if c in _PER_VALUE and c != SH.flags:
                 v = "?value"
                 test = self.one_test(shape, c, o, v)
@@ -284,7 +377,7 @@ class Compiler:
                 if p is None:
                     test = self.node_focus_test(c, o, "?this")
                     if target:
-                        focus_fails.append(f"!({test})")
+                        focus_fails.append((f"!({test})", c, o))
                     else:
                         branches.append(f"{{ {target} FILTER (!({test})) BIND ({n} AS ?_k) }}")
                 elif c == SH.uniqueLang:
@@ -303,9 +396,10 @@ class Compiler:
                 else:
                     test = self.count_test(c, o, "?this", p, positive=False)
                     if target:
-                        focus_fails.append(test)
+                        focus_fails.append((test, c, o))
                     else:
                         branches.append(f"{{ {target} FILTER ({test}) BIND ({n} AS ?_k) }}")
         if not branches:
-            return None, focus_fails
-        return "SELECT DISTINCT ?this ?value ?_k ?_lang WHERE { " + " UNION ".join(branches) + " }", focus_fails
+            return None, focus_fails, failed_by
+        return ("SELECT DISTINCT ?this ?value ?_k ?_lang WHERE { " + " UNION ".join(branches) + " }",
+                focus_fails, failed_by)

@@ -40,7 +40,7 @@ import multiprocessing
 import threading
 
 import rdflib
-from rdflib.namespace import SH
+from rdflib.namespace import OWL, RDF, RDFS, SH
 
 from .. import config as cfg
 from ..errors import ConfigError
@@ -50,6 +50,8 @@ from ..rdf.terms import to_rdflib
 from ..store.oxigraph import OxigraphStore
 from . import ENGINES
 from .checks import run_check
+from .lexical import reason as lexical_reason
+from .lexical import retyped_literals
 from .pyshacl_patch import run_pyshacl
 from .report import Report, raw_results, result_dicts, results_graph, rule_count
 from .shapes import compile_shapes, top_level_shapes
@@ -99,7 +101,10 @@ def _shapes(shape_files, progress=None, offset=0, total=0):
         cached = _shapes_cache.get(key)
     if cached is None:
         shapes = load_graph(shape_files)
-        cached = (shapes, *compile_shapes(shapes))
+        try:
+            cached = (shapes, *compile_shapes(shapes))
+        except ConfigError as err:  # a shape that is in error: name the files it came from
+            raise ConfigError(f"{', '.join(map(str, shape_files))}: {err}") from None
         with _shapes_lock:
             if len(_shapes_cache) > 16:
                 _shapes_cache.clear()
@@ -138,6 +143,10 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store, j
         if keep is not None:
             keep.append(store)
     shapes, checks, fallback = _shapes(shape_files, progress, len(files), total_files)
+    retyped = retyped_literals(files)
+    if retyped:  # the store's literals are not those of the files: every shape on pySHACL
+        why = lexical_reason(retyped)
+        checks, fallback = [], {shape: why for shape in top_level_shapes(shapes)}
 
     triples = len(store)
     if own_store and jobs > 1 and len(checks) > 1 and triples >= PARALLEL_FROM and _can_fork():
@@ -157,7 +166,7 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store, j
         files=[*where, *map(str, shape_files)],
         triples=triples,
         shapes=rule_count(shapes),
-        results_graph=results_graph(raws),
+        results_graph=results_graph(raws, shapes),
         engine="fast",
         fallback={str(shape): reason for shape, reason in fallback.items()},
     )
@@ -203,15 +212,20 @@ def _run_task(index: int) -> tuple:
 
 
 def _fallback(store, files, shapes, shape_files, fallback) -> list:
-    """pySHACL for the shapes the compiler did not translate: the others are deactivated in
-    a copy of the shapes graph. The data graph is read from the files, or (a remote store)
-    downloaded: the one case where the fast path fetches the data."""
+    """pySHACL for the shapes the compiler did not translate. The others lose their
+    targets (not their meaning) in a copy of the shapes graph: deactivated, a shape that a
+    sh:not or sh:node of a fallback shape points at would conform whatever the node. The
+    data graph is read from the files, or (a remote store) downloaded: the one case where
+    the fast path fetches the data."""
     subset = rdflib.Graph()
     for triple in shapes:
         subset.add(triple)
     for shape in top_level_shapes(shapes):
         if shape not in fallback:
-            subset.set((shape, SH.deactivated, rdflib.Literal(True)))
+            for target in (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf):
+                subset.remove((shape, target, None))
+            for kind in (RDFS.Class, OWL.Class):  # an implicit class target
+                subset.remove((shape, RDF.type, kind))
     if files:
         data = load_graph(files)
     else:

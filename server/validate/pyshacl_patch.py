@@ -44,6 +44,15 @@ def run_pyshacl(data: rdflib.Graph, shapes: rdflib.Graph, shape_files) -> rdflib
             allow_warnings=True, abort_on_first=False, meta_shacl=False, debug=False,
         )
     except Exception as err:  # a shape pySHACL cannot load: the shapes are unreadable input
-        where = ", ".join(str(p) for p in shape_files)
-        raise ConfigError(f"{where}: the shapes could not be used: {err}") from None
+        raise _unusable(shape_files, err) from None
+    if not isinstance(results_graph, rdflib.Graph):
+        # pySHACL returns (not raises) a ValidationFailure for some ill-formed shapes
+        # (VALUES in a SHACL-SPARQL query, say)
+        raise _unusable(shape_files, results_graph)
     return results_graph
+
+
+def _unusable(shape_files, err) -> ConfigError:
+    where = ", ".join(str(p) for p in shape_files)
+    text = getattr(err, "message", None) or str(err)
+    return ConfigError(f"{where}: the shapes could not be used: {text}")

@@ -1,7 +1,9 @@
 """The validation report: results as a coder reads them, in text, JSON and Turtle, filed by code.
 
-`Report.as_dict()` / `to_json()` give {"conforms", "engine", "fallback", "results":
-[{severity, focus, path, message, shape, shape_label, value, code, codes}], ...}; `code`
+`Report.as_dict()` / `to_json()` give {"conforms", "shacl_conforms", "engine", "fallback",
+"results": [{severity, focus, path, message, shape, shape_label, value, component, code,
+codes}], ...}; "conforms" is the exit policy (no violation; with strict, no warning),
+"shacl_conforms" the report's sh:conforms (no result at all); `code`
 is the notation of the code a result is about (the focus itself, or the code that points
 at the statement node), so that results can be grouped by code.
 """
@@ -49,9 +51,14 @@ class Report:
 
     @property
     def conforms(self) -> bool:
-        """No violation; with strict, no warning either. Info never fails."""
+        """The exit policy: no violation; with strict, no warning either. Info never fails."""
         failing = ("Violation", "Warning") if self.strict else ("Violation",)
         return not any(r["severity"] in failing for r in self.results)
+
+    @property
+    def shacl_conforms(self) -> bool:
+        """The report's sh:conforms, as SHACL defines it: no result of any severity."""
+        return not self.results
 
     def by_code(self) -> dict:
         """Results grouped by code (or by the node's short name when no code applies),
@@ -72,6 +79,7 @@ class Report:
     def as_dict(self) -> dict:
         return {
             "conforms": self.conforms,
+            "shacl_conforms": self.shacl_conforms,
             "strict": self.strict,
             "counts": self.counts,
             "triples": self.triples,
@@ -86,7 +94,12 @@ class Report:
         return json.dumps(self.as_dict(), indent=indent, ensure_ascii=False)
 
     def to_turtle(self) -> str:
-        graph = self.results_graph if self.results_graph is not None else rdflib.Graph()
+        graph = rdflib.Graph()
+        if self.results_graph is not None:
+            graph += self.results_graph
+        # pySHACL (allow_warnings) says true beside warnings; SHACL says any result is not conforming
+        for report in graph.subjects(RDF.type, SH.ValidationReport):
+            graph.set((report, SH.conforms, rdflib.Literal(self.shacl_conforms)))
         graph.bind("sh", SH)
         graph.bind("cr", CRN)
         graph.bind("crsh", "https://w3id.org/coderef/shapes#")
@@ -215,21 +228,37 @@ def raw_results(results_graph) -> list:
     """pySHACL's results graph as Raw tuples, the form the fast path produces."""
     out = []
     g = results_graph
-    for r in g.subjects(RDF.type, SH.ValidationResult):
+    # the results of the report, not those nested in them as sh:detail
+    for r in g.objects(None, SH.result):
         out.append(Raw(
             focus=g.value(r, SH.focusNode), path=g.value(r, SH.resultPath), value=g.value(r, SH.value),
             shape=g.value(r, SH.sourceShape), severity=g.value(r, SH.resultSeverity),
             messages=tuple(str(m) for m in g.objects(r, SH.resultMessage)),
+            component=g.value(r, SH.sourceConstraintComponent),
         ))
     return out
 
 
-def results_graph(raws) -> rdflib.Graph:
-    """A SHACL validation report graph of Raw results (the fast path's Turtle output)."""
+def _copy_node(source: rdflib.Graph, node, target: rdflib.Graph) -> None:
+    """The triples describing a blank node (a path, a list of paths), blank nodes below it too."""
+    todo, seen = [node], set()
+    while todo:
+        n = todo.pop()
+        if n in seen or not isinstance(n, rdflib.BNode):
+            continue
+        seen.add(n)
+        for p, o in source.predicate_objects(n):
+            target.add((n, p, o))
+            todo.append(o)
+
+
+def results_graph(raws, shapes: rdflib.Graph | None = None) -> rdflib.Graph:
+    """A SHACL validation report graph of Raw results (the fast path's Turtle output);
+    a path that is not an IRI is copied from `shapes`."""
     g = rdflib.Graph()
     report = rdflib.BNode()
     g.add((report, RDF.type, SH.ValidationReport))
-    g.add((report, SH.conforms, rdflib.Literal(not any(r.severity == SH.Violation for r in raws))))
+    g.add((report, SH.conforms, rdflib.Literal(not raws)))
     for raw in raws:
         node = rdflib.BNode()
         g.add((report, SH.result, node))
@@ -239,8 +268,13 @@ def results_graph(raws) -> rdflib.Graph:
         g.add((node, SH.resultSeverity, raw.severity))
         if raw.value is not None:
             g.add((node, SH.value, raw.value))
+        if raw.component is not None:
+            g.add((node, SH.sourceConstraintComponent, raw.component))
         if isinstance(raw.path, rdflib.URIRef):
             g.add((node, SH.resultPath, raw.path))
+        elif raw.path is not None and shapes is not None:
+            g.add((node, SH.resultPath, raw.path))
+            _copy_node(shapes, raw.path, g)
         for m in raw.messages:
             g.add((node, SH.resultMessage, rdflib.Literal(m)))
     return g
@@ -270,13 +304,15 @@ def result_dicts(raws, shapes: rdflib.Graph, data) -> list[dict]:
             "shape": str(shape) if isinstance(shape, rdflib.URIRef) else None,
             "shape_label": str(shapes.value(shape, RDFS.label) or _local(shape)),
             "value": None if value is None else str(value),
+            "component": str(raw.component) if raw.component is not None else None,
             "code": found[0] if found else None,
             "codes": found,
             "node": short_name(focus),
         })
     # every field in the key: the same order however the rules were run (forked or not)
     out.sort(key=lambda d: (d["code"] or "~" + d["node"], SEVERITIES.index(d["severity"]) if d["severity"] in SEVERITIES else 9,
-                            d["message"], d["focus"], d["path"] or "", d["value"] or "", d["shape"] or ""))
+                            d["message"], d["focus"], d["path"] or "", d["value"] or "", d["shape"] or "",
+                            d["component"] or ""))
     return out
 
 

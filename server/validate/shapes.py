@@ -8,22 +8,27 @@ target are tested in one more SELECT, one pass over those focus nodes.
 
 SHACL Core is translated by server/validate/compile.py. SHACL-SPARQL: sh:sparql SELECT
 constraints with sh:prefixes and $PATH, the target joined at the head of the outer WHERE
-group (pre-binding of $this); sh:deactivated, sh:severity, sh:message with {?var}/{$var}
-filled in as pySHACL does.
+group (pre-binding of $this) and of every inner group that reads $this in an expression;
+sh:deactivated, sh:severity, sh:message with {?var}/{$var} filled in as pySHACL does (a
+SHACL Core constraint without sh:message gets a default one, compile.default_message).
 
 A shape using anything else (sh:closed, qualified shapes, $currentShape, a SELECT with
-GROUP BY or a sub-SELECT, a shape without sh:message, ...) raises Unsupported while
-compiling, and the caller checks that shape with pySHACL instead.
+GROUP BY or a sub-SELECT, VALUES, a parameter of a SPARQL-based constraint component,
+sh:property of a property shape, ...) raises Unsupported while compiling, and the caller
+checks that shape with pySHACL instead, saying so in the report. A SHACL-SPARQL query
+that does not parse (an undeclared prefix) is an error of the shapes (ConfigError).
 """
 
 import re
 
+import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
+from ..errors import ConfigError
 from ..sparql.text import tokens
 from .checks import Check, FocusTest, Unsupported, to_sparql
-from .compile import Compiler
+from .compile import Compiler, component, default_message
 
 # ------------------------------------------------------------------ SHACL-SPARQL
 
@@ -60,10 +65,14 @@ def _sparql_query(compiler: Compiler, shape, constraint, target: str) -> tuple[s
     unsafe = {"GROUP", "LIMIT", "OFFSET", "MINUS", "SERVICE", "HAVING"} & set(words)
     if words.count("SELECT") != 1 or unsafe:
         raise Unsupported(f"a sub-SELECT or {', '.join(sorted(unsafe)) or 'nested SELECT'} in the SHACL-SPARQL query")
+    if "VALUES" in words:
+        # the specification forbids it; pySHACL refuses the shape, saying so
+        raise Unsupported("VALUES in the SHACL-SPARQL query")
     select = next(i for i, t in enumerate(toks) if t[0] == "word" and t[1].upper() == "SELECT")
     where = next((i for i in range(select, len(toks)) if toks[i][1] == "{"), None)
     if where is None:
         raise Unsupported("no WHERE group")
+    inner = _groups_reading_this(toks, where)
     projection = toks[select + 1:where]
     names = {t[1][1:] for t in projection if t[0] == "var"}
     star = any(t[1] == "*" for t in projection)
@@ -74,9 +83,48 @@ def _sparql_query(compiler: Compiler, shape, constraint, target: str) -> tuple[s
         if projection and projection[0][0] == "word" and projection[0][1].upper() in ("DISTINCT", "REDUCED"):
             at = projection[0][3]
         head = f"{text[:at]} ?this{text[at:toks[where][3]]}"
-    query = f"{head} {target} {text[toks[where][3]:]}"
-    query = re.sub(r"\$this\b", "?this", query)
-    return _prefixes(g, constraint) + query, projects_this
+    tail = text[toks[where][3]:]
+    for at in sorted(inner, reverse=True):
+        at -= toks[where][3]
+        tail = f"{tail[:at]} {target} {tail[at:]}"
+    query = f"{head} {target} {tail}"
+    query = _prefixes(g, constraint) + re.sub(r"\$this\b", "?this", query)
+    try:
+        ox.Store().query(query)  # an empty store: only whether it parses
+    except SyntaxError as err:
+        words = [t[1] for t in tokens(query) if t[0] == "word"]
+        declared = {w for before, w in zip(words, words[1:]) if before.upper() == "PREFIX"}
+        missing = sorted({w.split(":")[0] + ":" for w in words if ":" in w} - declared)
+        if missing:
+            raise ConfigError(f"the SHACL-SPARQL query of {shape} uses the undeclared prefix {', '.join(missing)}: "
+                              "declare it (sh:declare) in a shape file given, under the node its sh:prefixes "
+                              "names; an ontology that only owl:imports names is not read") from None
+        raise ConfigError(f"the SHACL-SPARQL query of {shape} does not parse: {err}") from None
+    return query, projects_this
+
+
+def _groups_reading_this(toks, where: int) -> list:
+    """The offsets (just inside the brace) of the inner groups that must join the target
+    too. Joined at the head of the WHERE group, the target binds $this wherever the query
+    reads it, as pre-binding would, in that group, in an EXISTS of it, and as a term of a
+    triple pattern of an inner group (which joins on it); but in an expression of an inner
+    group (FILTER, BIND, or an EXISTS there) $this would be unbound."""
+    stack = []  # ("outer" | "group" | "exists", offset) per open brace; ("(", None) per parenthesis
+    found = []
+    for i in range(where, len(toks)):
+        kind, text = toks[i][0], toks[i][1]
+        if text == "{":
+            before = toks[i - 1][1].upper() if i > where else ""
+            stack.append(("outer" if not stack else "exists" if before == "EXISTS" else "group", toks[i][3]))
+        elif text == "(":
+            stack.append(("(", None))
+        elif text in ("}", ")") and stack:
+            stack.pop()
+        elif kind == "var" and text[1:] == "this" and stack:
+            group = next(entry for entry in reversed(stack) if entry[0] in ("outer", "group"))
+            if group[0] == "group" and stack[-1][0] != "group" and group[1] not in found:
+                found.append(group[1])
+    return found
 
 
 # ------------------------------------------------------------------ entry points
@@ -125,6 +173,10 @@ def _focus_check(target: str, tests: list) -> Check:
                  focus_tests=[t.check for t in tests])
 
 
+def _deactivated(g, node) -> bool:
+    return str(g.value(node, SH.deactivated) or "").lower() in ("true", "1")
+
+
 def _compile_shape(g, top) -> tuple[list[Check], list]:
     """The checks of one top-level shape, and its (target, FocusTest) pairs."""
     compiler = Compiler(g)
@@ -134,8 +186,10 @@ def _compile_shape(g, top) -> tuple[list[Check], list]:
     # property shapes of a targeted node shape validate the same focus nodes
     members += [(prop, target) for prop in g.objects(top, SH.property)]
     out, tests = [], []
+    if _deactivated(g, top):  # its property shapes too: they are reached only through it
+        return out, tests
     for shape, tgt in members:
-        if str(g.value(shape, SH.deactivated) or "").lower() in ("true", "1"):
+        if _deactivated(g, shape):
             continue
         compiler.check_supported(shape)
         severity = g.value(shape, SH.severity) or SH.Violation
@@ -144,18 +198,18 @@ def _compile_shape(g, top) -> tuple[list[Check], list]:
         label = str(g.value(shape, RDFS.label) or shape)
         base = dict(shape=shape, severity=severity, messages=messages, path=path,
                     is_property=path is not None, label=label)
-        query, focus_fails = compiler.core_query(shape, tgt, subjects_of)
-        if (query is not None or focus_fails) and not messages:
-            raise Unsupported("no sh:message (pySHACL's generic messages are not reproduced)")
+        query, focus_fails, failed_by = compiler.core_query(shape, tgt, subjects_of)
         if query is not None:
-            out.append(Check(query=query, **base))
-        tests += [(tgt, FocusTest(Check(query="", **base), fails)) for fails in focus_fails]
+            components = {k: (component(c), default_message(g, c, o, path)) for k, (c, o) in failed_by.items()}
+            out.append(Check(query=query, components=components, **base))
+        for fails, c, o in focus_fails:
+            own = dict(base, messages=messages or [rdflib.Literal(default_message(g, c, o, path))])
+            tests.append((tgt, FocusTest(Check(query="", component=component(c), **own), fails)))
         for constraint in g.objects(shape, SH.sparql):
-            if str(g.value(constraint, SH.deactivated) or "").lower() in ("true", "1"):
+            if _deactivated(g, constraint):
                 continue
             extra = sorted(g.objects(constraint, SH.message), key=str)
-            if not messages and not extra:
-                raise Unsupported("SHACL-SPARQL constraint without sh:message")
             text, projects_this = _sparql_query(compiler, shape, constraint, tgt)
-            out.append(Check(query=text, extra_messages=extra, sparql=True, projects_this=projects_this, **base))
+            out.append(Check(query=text, extra_messages=extra, sparql=True, projects_this=projects_this,
+                             component=SH.SPARQLConstraintComponent, **base))
     return out, tests
