@@ -9,8 +9,9 @@ the official ICD-10-CM code set's verdict on each diagnosis of the claim.
 
 A rule is a SELECT whose rows are findings: ?message, optionally ?line and ?severity (else
 the rule's clm:severity), and the facts it rests on in every column named fact* (an IRI, or
-a literal holding IRIs separated by spaces). The sources of a finding are the addresses of
-its facts' dct:source.
+a literal holding IRIs separated by spaces), and last the rule's own statement in
+data/claim-rules.ttl, which gives its severities and sources. The sources of a finding are the
+addresses of its facts' dct:source.
 """
 
 import datetime
@@ -318,6 +319,7 @@ def run_rule(scratch: ox.Store, rule_id: str, query: str, default: str) -> list[
             term = row[column]
             values = [] if term is None else [term.value] if isinstance(term, ox.NamedNode) else term.value.split()
             facts += [v for v in values if v not in facts]
+        facts.append(RULE + rule_id)  # the rule's statement: its severity, meaning and sources
         findings.append({
             "severity": severity if severity in SEVERITIES else default,
             "rule": rule_id,

@@ -46,21 +46,46 @@ def findings(client, body) -> list[dict]:
 
 
 def of(found, rule, severity=None) -> list[dict]:
-    return [f for f in found if f["rule"] == rule and (severity is None or f["severity"] == severity)]
+    """The findings of one rule (any rule when None), of one severity when given."""
+    return [f for f in found if rule in (None, f["rule"]) and (severity is None or f["severity"] == severity)]
 
 
 # ------------------------------------------------------------------ the clean claim
 
 
-def test_clean_medicare_trial_claim_has_no_error(client, sample):
-    """POS 21, E10.649 + Z00.6, an NCT number, Q0 on 0584T: no error, no warning; the NCD's
-    clinical-trial-only position is stated as information, naming the trial."""
+def test_medicare_trial_claim_for_0584T_is_questioned_for_its_g_code_only(client, sample):
+    """POS 21, E10.649 + Z00.6, an NCT number, Q0 on 0584T: no error; one warning, the question
+    whether Medicare takes 0584T at all (its counterpart G0341, with the guidance and sources that
+    say so); the NCD's clinical-trial-only position is stated as information, naming the trial."""
     found = findings(client, sample)
-    assert not [f for f in found if f["severity"] in ("error", "warning")], found
+    assert not of(found, None, "error"), found
+    [question] = [f for f in found if f["severity"] == "warning"]
+    assert question["rule"] == "medicare-counterpart" and question["line"] == 1
+    assert "counterpart of 0584T is G0341" in question["message"]
+    assert "inferred" in question["message"], "the relation is our inference and says so"
+    assert {f"{ID}statement/rel-0584T-G0341", f"{ID}statement/gcodes-status"} <= set(question["facts"])
+    assert any("openpayer.com" in s for s in question["sources"])
     [note] = of(found, "payer-coverage", "info")
     assert "NCD 260.3.1" in note["message"] and "NCT00679042" in note["message"]
     assert f"{ID}policy/medicare/ncd-260-3-1" in note["facts"]
     assert any("cms.gov" in s for s in note["sources"])
+
+
+def test_medicare_trial_claim_with_the_g_code_is_clean(client, sample):
+    """The same claim with Medicare's own code: nothing to question, nothing wrong."""
+    found = findings(client, claim(sample, lines=[{"code": "G0341", "modifiers": ["Q0"]}]))
+    assert not [f for f in found if f["severity"] in ("error", "warning")], found
+    assert of(found, "payer-coverage", "info")
+
+
+def test_counterpart_question_is_for_the_counterpart_payer_only(client, sample):
+    aetna = findings(client, claim(sample, payer="aetna", clinical_trial_nct=None, diagnoses=["E10.649"],
+                                   lines=[{"code": "0584T"}]))
+    assert not of(aetna, "medicare-counterpart")
+    for code, counterpart in (("0585T", "G0342"), ("0586T", "G0343")):
+        found = findings(client, claim(sample, lines=[{"code": code, "modifiers": ["Q0"]}]))
+        [question] = of(found, "medicare-counterpart", "warning")
+        assert f"counterpart of {code} is {counterpart}" in question["message"]
 
 
 def test_sample_claim_file_is_the_documented_shape(sample):
@@ -70,26 +95,38 @@ def test_sample_claim_file_is_the_documented_shape(sample):
 
 # ------------------------------------------------------------------ each finding type
 
-def test_bundled_service_without_separating_modifier_is_an_error(client, sample):
+def test_bundled_service_is_an_error_naming_why_and_no_modifier(client, sample):
     lines = sample["lines"] + [{"code": "77001", "units": 1}, {"code": "36481"}]
     found = findings(client, claim(sample, lines=lines))
     errors = of(found, "bundled-service", "error")
     assert [f["line"] for f in errors] == [2, 3]
     assert "77001 is included in 0584T (line 1)" in errors[0]["message"]
+    assert "Remove line 2." in errors[0]["message"]
     assert f"{ID}statement/0584T-bundle-77001" in errors[0]["facts"]
     assert f"{ID}statement/0584T-bundle-36481" in errors[1]["facts"]
     assert errors[0]["sources"], "the finding names the sources of the bundling"
-    # the modifiers that would separate it come from data/claim-rules.ttl
-    assert all(m in errors[0]["message"] for m in ("59", "XE", "XS", "XP", "XU"))
+    # no modifier is offered: the data marks none as separating these components, and says so
+    assert not re.search(r"\b(59|XE|XS|XP|XU)\b", errors[0]["message"]), errors[0]["message"]
+    assert "no modifier is known to separate them" in errors[0]["message"]
+    assert f"{ID}statement/gap-ncci" in errors[0]["facts"]
 
 
-def test_bundled_service_with_separating_modifier_is_information(client, sample):
-    lines = sample["lines"] + [{"code": "77001", "modifiers": ["XS"]}, {"code": "36481", "modifiers": ["59"]}]
+@pytest.mark.parametrize("modifier", ["59", "XE", "XS", "XP", "XU"])
+def test_distinct_service_modifier_does_not_unbundle_an_included_component(client, sample, modifier):
+    """The descriptor includes the guidance and the portal access, and no modifier is known to
+    separate them: 59 or an X modifier leaves the error, which cites the component, the data gap
+    and the 0584T guidance for modifier 59 (the X modifiers are its subsets)."""
+    lines = sample["lines"] + [{"code": "77001", "modifiers": [modifier]}, {"code": "36481", "modifiers": [modifier]}]
     found = findings(client, claim(sample, lines=lines))
-    assert not of(found, "bundled-service", "error")
-    assert [f["line"] for f in of(found, "bundled-service", "info")] == [2, 3]
+    assert not of(found, "bundled-service", "info")
+    errors = of(found, "bundled-service", "error")
+    assert [f["line"] for f in errors] == [2, 3]
+    for error in errors:
+        assert f"Modifier {modifier} " in error["message"] and "does not make it separately reportable" in error["message"]
+        assert "The guidance for 59 with 0584T: Only for a service that is truly distinct" in error["message"]
+        assert {f"{ID}statement/0584T-mod-59", f"{ID}statement/gap-ncci", f"{ID}claim-rule/bundled-service"} <= set(error["facts"])
     # and a code billed without the code that includes it is not bundled at all
-    alone = findings(client, claim(sample, lines=[{"code": "77001"}]))
+    alone = findings(client, claim(sample, lines=[{"code": "77001", "modifiers": [modifier]}]))
     assert not of(alone, "bundled-service")
 
 
@@ -100,6 +137,39 @@ def test_payer_that_calls_the_code_investigational_is_a_warning_naming_the_polic
     assert warnings and all("MM 0107" in f["message"] for f in warnings)
     assert any("(allogeneic) as investigational" in f["message"] for f in warnings)
     assert all(f"{ID}policy/cigna/mm-0107-2025" in f["facts"] for f in warnings)
+
+
+def test_no_policy_found_is_a_warning_saying_what_was_searched_and_where_to_check(client, sample):
+    """UnitedHealthcare: no islet policy was found. That is unknown, never clean: the warning
+    quotes the search, names the data gap and the one related UHC policy the reference knows."""
+    found = findings(client, claim(sample, payer="uhc", clinical_trial_nct=None, diagnoses=["E10.649"],
+                                   lines=[{"code": "0584T"}]))
+    [warning] = of(found, "no-position-found", "warning")
+    message = warning["message"]
+    assert message.startswith("Line 1: UnitedHealthcare's position on 0584T is unknown (no policy found).")
+    assert "was found in a search of public sources" in message, "what was searched"
+    assert "MPG232.02" in message and "Coverage is unknown, not clean" in message, "where to check"
+    assert {f"{ID}statement/uhc-no-islet-policy", f"{ID}statement/gap-uhc-policy",
+            f"{ID}policy/uhc/mpg232-02"} <= set(warning["facts"])
+    assert warning["sources"]
+
+
+def test_payer_without_any_position_on_the_code_is_a_warning(client, sample):
+    found = findings(client, claim(sample, payer="bcbsa", clinical_trial_nct=None, diagnoses=["E10.649"],
+                                   lines=[{"code": "0584T"}, {"code": "99213"}]))
+    [warning] = of(found, "no-position-found", "warning")
+    assert warning["line"] == 1, "99213 has no payer positions in the reference: not in the payers' research"
+    assert "records no position of Blue Cross Blue Shield Association on 0584T" in warning["message"]
+    # a policy whose position was not retrieved is unknown too
+    ms = findings(client, claim(sample, payer="bcbs-ms", clinical_trial_nct=None, diagnoses=["E10.649"],
+                                lines=[{"code": "0584T"}]))
+    [unknown] = of(ms, "no-position-found", "warning")
+    assert "(position not retrieved)" in unknown["message"] and "A.7.03.12" in unknown["message"]
+    # a payer whose position is known is not questioned for it
+    for payer in ("aetna", "cigna", "medicare"):
+        known = findings(client, claim(sample, payer=payer, clinical_trial_nct=None, diagnoses=["E10.649"],
+                                       lines=[{"code": "0584T"}]))
+        assert not of(known, "no-position-found"), payer
 
 
 def test_payer_coverage_only_for_positions_in_force_and_flagged(client, sample):
@@ -140,7 +210,7 @@ def test_excluded_place_of_service_is_a_warning(client, sample):
     found = findings(client, claim(sample, place_of_service="24"))
     [warning] = of(found, "excluded-place-of-service", "warning")
     assert "POS 24 (Ambulatory Surgical Center)" in warning["message"] and "Medicare" in warning["message"]
-    assert warning["facts"] == [f"{ID}statement/0584T-pos-24-excluded"]
+    assert warning["facts"] == [f"{ID}statement/0584T-pos-24-excluded", f"{ID}claim-rule/excluded-place-of-service"]
     assert not of(findings(client, sample), "excluded-place-of-service")
     # another payer's claim at POS 24: Medicare's exclusion is information only
     cigna = findings(client, claim(sample, payer="cigna", place_of_service="24"))
@@ -167,14 +237,19 @@ def test_diagnosis_outside_the_code_set_or_not_billable_is_an_error(client, samp
 
 
 def test_undotted_diagnosis_is_read_as_its_code(client, sample):
-    assert not [f for f in findings(client, claim(sample, diagnoses=["E10649", "Z006"])) if f["severity"] != "info"]
+    undotted = findings(client, claim(sample, diagnoses=["E10649", "Z006"]))
+    assert not of(undotted, "invalid-diagnosis") and not of(undotted, "diagnosis-not-indicated")
+    assert not of(undotted, "trial-elements"), "Z006 is read as Z00.6, the trial diagnosis"
 
 
 def test_incompatible_modifiers_are_an_error(client, sample):
     found = findings(client, claim(sample, lines=[{"code": "0584T", "modifiers": ["Q0", "GA", "GZ"]}]))
     [error] = of(found, "incompatible-modifiers", "error")
     assert "GA" in error["message"] and "GZ" in error["message"]
-    assert set(error["facts"]) == {f"{ID}modifier/GA", f"{ID}modifier/GZ"}
+    assert set(error["facts"]) == {f"{ID}modifier/GA", f"{ID}modifier/GZ", f"{ID}claim-rule/incompatible-modifiers"}
+    gy = findings(client, claim(sample, lines=[{"code": "0584T", "modifiers": ["Q0", "GA", "GY"]}]))
+    [error] = of(gy, "incompatible-modifiers", "error")
+    assert "GA" in error["message"] and "GY" in error["message"]
     kx = findings(client, claim(sample, lines=[{"code": "0584T", "modifiers": ["Q0", "KX", "GA"]}]))
     assert of(kx, "incompatible-modifiers", "error")
     assert not of(findings(client, claim(sample, lines=[{"code": "0584T", "modifiers": ["Q0", "GA"]}])),
@@ -279,19 +354,59 @@ def test_every_rule_file_has_its_metadata_and_back(repo_root):
 
 
 @pytest.mark.embedded_only
-def test_separating_modifiers_come_from_the_data(root_copy, sample):
-    """Drop XS from the rule's modifiers in data/claim-rules.ttl: 77001-XS beside 0584T becomes
-    an error, with no change to any code."""
+def test_only_a_component_the_data_marks_separable_is_separated(root_copy, sample):
+    """Mark XS as separating 77001's guidance from 0584T (cr:separatingModifier, in a copy of the
+    data): 77001-XS beside 0584T drops to the rule's reduced severity, information; 77001-59 stays
+    an error (59 is not named), and the plain error offers XS. No rule or code changes."""
+    bundles = root_copy / "data" / "cpt-0584T.ttl"
+    text = bundles.read_text(encoding="utf-8")
+    edited = text.replace("    cr:reportedAloneBy cpt:77001 ;", "    cr:reportedAloneBy cpt:77001 ;\n    cr:separatingModifier <https://w3id.org/coderef/id/modifier/XS> ;")
+    assert edited != text
+    bundles.write_text(edited, encoding="utf-8")
+    settings = {"ROOT": str(root_copy)}
+    store = open_store(settings)
+
+    def bundled(modifiers):
+        body = claim(sample, lines=sample["lines"] + [{"code": "77001", "modifiers": modifiers}])
+        return of(claims.check_claim(store, body, settings), "bundled-service")
+
+    [info] = bundled(["XS"])
+    assert info["severity"] == "info" and "Modifier XS (Separate structure) is one the reference records as separating it" in info["message"]
+    assert f"{ID}modifier/XS" in info["facts"]
+    [error] = bundled(["59"])
+    assert error["severity"] == "error" and "Only modifier XS separates this component" in error["message"]
+    [plain] = bundled([])
+    assert plain["severity"] == "error" and "Only modifier XS separates" in plain["message"]
+
+
+@pytest.mark.embedded_only
+def test_reduced_severity_comes_from_the_data(root_copy, sample):
+    """The rule's clm:reducedSeverity, not the query, says what a trial-named clinical-trial-only
+    position is: change it to warning in a copy of data/claim-rules.ttl and the note becomes one."""
     rules_file = root_copy / "data" / "claim-rules.ttl"
     text = rules_file.read_text(encoding="utf-8")
-    edited = text.replace("mod:59 , mod:XE , mod:XS , mod:XP , mod:XU", "mod:59 , mod:XE , mod:XP , mod:XU")
+    start = text.index("rule:payer-coverage a clm:ClaimRule")
+    edited = text[:start] + text[start:].replace('clm:reducedSeverity "info"', 'clm:reducedSeverity "warning"', 1)
     assert edited != text
     rules_file.write_text(edited, encoding="utf-8")
     settings = {"ROOT": str(root_copy)}
-    body = claim(sample, lines=sample["lines"] + [{"code": "77001", "modifiers": ["XS"]}])
-    found = claims.check_claim(open_store(settings), body, settings)
-    assert [f["line"] for f in of(found, "bundled-service", "error")] == [2]
-    assert "XS" not in of(found, "bundled-service")[0]["message"].split("modifiers ")[1]
+    found = claims.check_claim(open_store(settings), sample, settings)
+    assert of(found, "payer-coverage", "warning") and not of(found, "payer-coverage", "info")
+
+
+def test_rule_queries_hold_no_severity_of_their_own(repo_root):
+    """Every severity a finding can have is stated in data/claim-rules.ttl (clm:severity,
+    clm:reducedSeverity): no rule file writes one."""
+    for path in sorted((repo_root / "rules").glob("*.rq")):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r'"(error|warning|info)"', text), f"{path.name} writes a severity of its own"
+
+
+def test_every_finding_cites_its_rule(client, sample):
+    found = findings(client, claim(sample, lines=sample["lines"] + [{"code": "77001"}, {"code": "99213"}]))
+    assert found
+    for f in found:
+        assert f["facts"][-1] == f"{ID}claim-rule/{f['rule']}"
 
 
 @pytest.mark.embedded_only

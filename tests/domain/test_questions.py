@@ -245,7 +245,7 @@ def test_payer_coverage(app):
     assert column(medicare, "effectiveDate") == {"2004-10-01"}
     assert ID + "source/cms-ncd-286" in column(medicare, "source")
     # Fact sheet: no UnitedHealthcare islet-cell policy was found, recorded as such.
-    assert column(where(rows, payerSlug="uhc"), "statusLabel") == {"no published policy"}
+    assert column(where(rows, payerSlug="uhc"), "statusLabel") == {"no policy found"}
     # Seed: Aetna, BCBS, Cigna, UnitedHealthcare and Medicare are the key payers.
     assert {"aetna", "cigna", "uhc", "medicare", "anthem"} <= column(rows, "payerSlug")
     # The same NCD applies to the G-code of the Medicare trials.

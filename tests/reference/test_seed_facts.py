@@ -99,7 +99,7 @@ SEED_FACTS = [
      "mod:22 a cr:Modifier ; skos:notation '22' ; skos:prefLabel 'Increased procedural services'@en ."),
     ("modifier-22-when", "use when work is substantially greater than typical and documentation supports increased complexity",
      "cpt:0584T cr:modifierUsage ?u . ?u cr:modifier mod:22 ; cr:whenToUse ?w ; cr:documentationRequired ?d ; dct:source src:seed-0584t . FILTER(CONTAINS(?w, 'substantially greater than typical') && CONTAINS(?d, 'increased complexity'))"),
-    ("key-payers-have-positions", "each named payer's position is in the graph (UnitedHealthcare: no published policy)",
+    ("key-payers-have-positions", "each named payer's position is in the graph (UnitedHealthcare: no policy found)",
      "VALUES ?p { payer:aetna payer:cigna payer:uhc payer:medicare payer:anthem } ?pos a cr:CoveragePosition ; cr:payer ?p ; cr:appliesTo cpt:0584T ."),
 ]
 
@@ -116,7 +116,7 @@ def test_seed_fact_is_in_the_graph(store, fact_id, fact, pattern):
 
 
 def test_every_named_payer_answers_for_0584T(store):
-    """UnitedHealthcare included: 'no published policy' is a position too."""
+    """UnitedHealthcare included: 'no policy found' is a position too."""
     rows = store.select(PREFIXES + """
         SELECT ?slug WHERE {
           src:seed-0584t cr:keyPayer ?payer .

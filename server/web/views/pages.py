@@ -73,7 +73,7 @@ SELECT ?code ?notation ?payer ?payerName ?parentName ?policy ?policyId ?policyTi
        ?position ?status ?statusLabel ?context ?contextLabel ?criteria ?source ?sourceTitle ?sourceUrl
 WHERE {
   ?position cr:appliesTo ?code ; cr:coverageStatus ?status .
-  # A position may stand without a policy ("no published policy" is itself a position);
+  # A position may stand without a policy ("no policy found" is itself a position);
   # the policy's own facts are nested so that an unbound ?policy never matches any policy.
   OPTIONAL {
     ?policy a cr:CoveragePolicy ; cr:position ?position .
