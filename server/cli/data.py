@@ -170,6 +170,42 @@ def register_diff(sub, common) -> None:
     p.set_defaults(func=cmd_diff)
 
 
+def cmd_check_wording(args) -> int:
+    """Literals of data/ that share six or more words with a fingerprinted descriptor text."""
+    from ..authoring import wording  # noqa: PLC0415
+
+    settings = settings_of(args)
+    prints_file = Path(args.fingerprints) if args.fingerprints else cfg.folder(settings, "DATA_DIR") / "wording" / "descriptor-fingerprints.tsv"
+    if args.build:
+        count = wording.build(Path(args.build), prints_file)
+        print(f"{prints_file}: {count:,} fingerprints of {wording.RUN}-word runs from {args.build}")
+        return 0
+    if not prints_file.is_file():
+        raise ConfigError(f"{prints_file}: no fingerprint file (make one with --build DIR, or name one with --fingerprints)")
+    prints = wording.read_fingerprints(prints_file)
+    files = sorted(cfg.folder(settings, "DATA_DIR").rglob("*.ttl"))
+    copies = wording.find_copies(files, prints)
+    for copy in copies:
+        print(copy)
+    print(f"{len(copies)} shared runs of {wording.RUN}+ words in {len(files)} files, against {len(prints):,} fingerprints"
+          + ("" if copies else ": every text is our own words"), file=sys.stderr)
+    return 1 if copies else 0
+
+
+def register_check_wording(sub, common) -> None:
+    p = sub.add_parser(
+        "check-wording", parents=[common],
+        help="find texts of data/ that copy six or more words of a descriptor source",
+        description="Compares every literal of data/*.ttl (but the generated ICD-10-CM module) with the "
+        "fingerprints of the descriptor texts the fact sheet's sources give, and prints each shared run "
+        "with its file and line. Exit 1 when any is found. --build DIR makes the fingerprint file from "
+        "text files (first line the source's address), which stay out of the repository.",
+    )
+    p.add_argument("--fingerprints", metavar="FILE", help="default: data/wording/descriptor-fingerprints.tsv")
+    p.add_argument("--build", metavar="DIR", help="write the fingerprint file from DIR/*.txt instead of checking")
+    p.set_defaults(func=cmd_check_wording)
+
+
 def _describe(build) -> str:
     from ..graph.builds import manifest  # noqa: PLC0415
 

@@ -25,6 +25,7 @@ COMMANDS = (
     data.register_import,
     data.register_diff,
     data.register_reload,
+    data.register_check_wording,
 )
 
 

@@ -32,7 +32,7 @@ def test_search_code_page_and_a_bundled_service(page, screenshot):
     results.get_by_role("link", name="0584T", exact=True).click()
     expect(page).to_have_url(re.compile(r"/codes/0584T$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text(
-        "Pancreatic islet cell transplantation by percutaneous infusion into the portal vein")
+        "Pancreatic islet transplant: cells infused into the portal vein through the skin")
     facts = page.get_by_role("complementary", name="Status and dates")
     expect(facts).to_contain_text("active")
     expect(facts).to_contain_text("2020-01-01")
@@ -55,7 +55,7 @@ def test_search_code_page_and_a_bundled_service(page, screenshot):
     bundled.get_by_role("link", name="77001", exact=True).click()
     expect(page).to_have_url(re.compile(r"/codes/77001$"))
     expect(page.get_by_role("heading", level=1)).to_contain_text("77001")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Fluoroscopic guidance")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("fluoroscopy guiding")
     # From the bundled service back to the code that includes it.
     expect(page.locator("#bundled")).to_contain_text("Codes that include 77001")
     screenshot("04-code-77001")

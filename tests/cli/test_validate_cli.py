@@ -39,7 +39,7 @@ def break_copy(root: Path) -> None:
                  'cr:nextReview "2022-06-15"^^xsd:date ;',
                  'cr:nextReview "2022-06-15"^^xsd:date ;\n    cr:endDate "2020-01-01"^^xsd:date ;')
     replace_once(root / "data" / "family.ttl",
-                 '    skos:prefLabel "Pancreatic islet cell transplantation by laparoscopic infusion into the portal vein"@en ;\n',
+                 '    skos:prefLabel "Pancreatic islet transplant: cells infused into the portal vein at laparoscopy"@en ;\n',
                  "")
     with (root / "data" / "family.ttl").open("a") as f:
         # 0584T already includes portal vein catheterisation, reported alone by 36481.

@@ -205,10 +205,10 @@ def test_bundled_services(app):
 
 
 def test_modifiers(app):
-    # Seed table: modifier 22, increased procedural services, when the work is substantially greater.
+    # Seed table: modifier 22, increased procedural services, when the work is substantially more than usual.
     rows = run(app, "modifiers", code="0584T")
     m22 = where(rows, modifierNotation="22")
-    assert m22 and "substantially greater" in m22[0]["whenToUse"]
+    assert m22 and "substantially more work" in m22[0]["whenToUse"]
     assert SEED in column(m22, "source")
     # Fact sheet: Q0 investigational service in a clinical research study; GA/GZ/KX for Medicare.
     assert {"22", "52", "53", "59", "62", "76", "77", "78", "79", "80", "82", "AS", "GA", "GZ", "KX", "Q0", "Q1"} \
@@ -386,7 +386,7 @@ def test_clinical_scenario(app):
     assert "portal pressure" in items("monitoring")
     steps = sorted((int(r["order"]), r["itemLabel"]) for r in where(rows, element="step"))
     assert steps[0] == (1, "Pre-procedure assessment") and steps[-1][1] == "Post-procedure monitoring"
-    assert "45-year-old patient with type 1 diabetes" in rows[0]["patientProfile"]
+    assert "patient aged 45 with type 1 diabetes" in rows[0]["patientProfile"]
     assert run(app, "clinical_scenario", code="0586T") == []  # the seed describes 0584T only
 
 

@@ -90,7 +90,7 @@ def test_code_everything(client):
     assert code["codeSystem"]["label"] == "CPT Category III"
     assert {"77001", "75885", "36481"} <= {c["notation"] for b in code["bundledServices"] for c in b["reportedAloneBy"]}
     m22 = [m for m in code["modifiers"] if m["modifier"]["notation"] == "22"]
-    assert m22 and "substantially greater" in m22[0]["whenToUse"] and m22[0]["sources"]
+    assert m22 and "substantially more work" in m22[0]["whenToUse"] and m22[0]["sources"]
     assert "E10.649" in {i["diagnosis"]["notation"] for i in code["indications"]}
     related = {r["code"]["notation"]: r["code"]["approach"] for r in code["relatedCodes"]}
     assert related["0585T"] == "laparoscopic" and related["0586T"] == "open"

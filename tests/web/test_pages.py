@@ -116,7 +116,7 @@ def test_home_has_search_and_the_catalogue_by_audience(client):
 def test_search_finds_0584T(client, q):
     found = page(client, f"/search?q={q}")
     assert "/codes/0584T" in found.hrefs()
-    assert "Pancreatic islet cell transplantation" in found.text()
+    assert "Pancreatic islet transplant" in found.text()
     assert found.find("input", name="q", value=q)  # the box keeps what was asked
 
 
@@ -140,7 +140,7 @@ def code_0584T(app):
 
 def test_code_page_head_descriptor_status_and_dates(code_0584T):
     head = code_0584T.text()
-    assert "0584T Pancreatic islet cell transplantation by percutaneous infusion into the portal vein" in head
+    assert "0584T Pancreatic islet transplant: cells infused into the portal vein through the skin" in head
     facts = code_0584T.find("aside")
     assert facts
     assert "Status active" in head and "Effective 2020-01-01" in head
@@ -183,7 +183,7 @@ def test_code_page_coverage_workflow_sources(code_0584T):
         assert payer in coverage, payer
     assert "MM 0107" in coverage  # Cigna's policy, with its identifier
     workflow = code_0584T.text("workflow")
-    assert "45-year-old patient with type 1 diabetes" in workflow
+    assert "patient aged 45 with type 1 diabetes" in workflow
     assert "portal vein thrombosis" in workflow
     steps = [a for a in code_0584T.find("ol")]
     assert steps, "the workflow steps are an ordered list"
@@ -204,7 +204,7 @@ def test_code_page_of_a_diagnosis_lists_the_procedures_it_supports(client):
     assert "bundled" not in dx.texts, "a diagnosis has no bundled services section"
 
 
-@pytest.mark.parametrize("notation, expected", [("G0341", "0584T"), ("0586T", "open infusion")])
+@pytest.mark.parametrize("notation, expected", [("G0341", "0584T"), ("0586T", "open incision")])
 def test_code_page_of_another_code_of_the_family(client, notation, expected):
     assert expected in page(client, f"/codes/{notation}").text()
 
@@ -262,7 +262,7 @@ def test_question_answer_table_links_downloads_sparql_share(client):
     table = answer.find("table")
     assert table
     assert "/codes/77001" in answer.hrefs()
-    assert "Fluoroscopic guidance for central venous access" in text
+    assert "Fluoroscopy guiding a central venous catheter" in text
     csv_href = answer.link("Download CSV")
     json_href = answer.link("JSON")
     assert urlsplit(csv_href).path == "/api/questions/bundled_services.csv"
@@ -285,7 +285,7 @@ def test_question_downloads_are_the_answer(client):
 
 def test_question_cells_fold_notation_and_label_into_one_linked_cell(client):
     answer = page(client, "/questions/related_codes?code=0584T")
-    assert "0585T Pancreatic islet cell transplantation by laparoscopic infusion" in answer.text()
+    assert "0585T Pancreatic islet transplant: cells infused into the portal vein at laparoscopy" in answer.text()
     headers = [h for h in answer.find("th")]
     assert headers
     assert "related notation" not in answer.text(), "companion columns fold into their code's cell"
@@ -414,3 +414,23 @@ def test_validation_page_lists_a_broken_rule_under_its_code(root_copy):
     assert "VIOLATION" in text.upper() and "cannot be not separately reportable with itself" in text
     assert "/codes/0584T" in report.hrefs(group["aria-labelledby"])
     assert "A code does not bundle itself" in text  # the rule by its name
+
+
+# ------------------------------------------------------------------ source kinds (issue 15)
+
+def test_every_source_shown_says_what_kind_of_source_it_is(client):
+    """A copy on a third-party site, an unrelated host and our own notes are marked as such
+    beside the link, with the kind's definition on hover; the primary ones too."""
+    code = page(client, "/codes/0584T")
+    marks = {(a.get("class"), a.get("title")) for a in code.find("span") if (a.get("class") or "").startswith("source-kind")}
+    kinds = {cls.split()[1] for cls, _ in marks}
+    assert {"primary", "secondary", "unrelated-host", "own"} <= kinds
+    assert all(title for _, title in marks), "each mark explains its kind"
+    text = code.text()
+    # the modifier list reached through a proxy address, on the modifiers' rows
+    assert "Revised medical coding modifiers (list, reached through a proxy address) proxy or unrelated host" in text
+    coverage = page(client, "/coverage")
+    assert "copy" in coverage.text("payer-premera").split()
+    assert "our notes" in coverage.text("payer-uhc")
+    spans = [a for a in coverage.find("span") if (a.get("class") or "").startswith("source-kind")]
+    assert any(a["title"].startswith("copy on a third-party site: ") for a in spans), "the full kind on hover"

@@ -6,6 +6,7 @@ exception is the relationship diagram, SVG drawn by Graphviz from escaped labels
 """
 
 import re
+import weakref
 from collections import OrderedDict
 from urllib.parse import quote, urlencode
 
@@ -59,6 +60,35 @@ def local_href(iri: str | None) -> str | None:
 def short_name(iri: str) -> str:
     """The last segment of an IRI: a readable stand-in when no label is known."""
     return iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+
+
+SOURCE_KINDS = sparql_prefixes() + """
+SELECT ?source ?kind ?label ?short ?definition WHERE {
+  ?source a cr:Source ; cr:sourceKind ?kind .
+  OPTIONAL { ?kind skos:prefLabel ?label }
+  OPTIONAL { ?kind skos:altLabel ?short }
+  OPTIONAL { ?kind skos:definition ?definition }
+}"""
+_KINDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+@bp.app_template_global()
+def source_kind(iri: str | None) -> dict | None:
+    """What kind of source `iri` is (primary, secondary, a copy on a third-party site, ...):
+    {"kind", "label", "short", "definition"}, read once per store (a reload brings a new one)."""
+    if not iri:
+        return None
+    store = get_store()
+    kinds = _KINDS.get(store)
+    if kinds is None:
+        kinds = {}
+        for row in store.select(SOURCE_KINDS).rows:
+            label = value(row, "label") or short_name(row["kind"]["value"])
+            kinds[row["source"]["value"]] = {"kind": short_name(row["kind"]["value"]), "label": label,
+                                             "short": value(row, "short") or label,
+                                             "definition": value(row, "definition")}
+        _KINDS[store] = kinds
+    return kinds.get(iri)
 
 
 def value(row: dict, key: str, default=None):
