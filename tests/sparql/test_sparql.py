@@ -362,3 +362,33 @@ def test_cli_refuses_with_exit_2(cli_env, listener, capsys, name):
 def test_cli_malformed_query(cli_env, capsys):
     assert coderef(["sparql", "SELECT * WHERE {"]) == 2
     assert "malformed SPARQL" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ text that is not UTF-8 (issue 19)
+
+ASK_ALL = "ASK { ?s ?p ?o }"
+
+
+def test_a_query_that_is_not_utf8_is_a_400_whatever_the_method(client):
+    """The W3C protocol test sends a UTF-16 body; a Latin-1 form is the same fault. Each is a
+    400 naming what was wrong, never a query run on replacement characters."""
+    utf16 = client.post("/sparql", data=ASK_ALL.encode("utf-16"),
+                        content_type="application/sparql-query; charset=UTF-16")
+    assert_error(utf16, 400)
+    assert "declared utf-16" in utf16.get_json()["error"]
+    raw = client.post("/sparql", data=b"ASK { ?s ?p \"\xe9\" }", content_type="application/sparql-query")
+    assert_error(raw, 400)
+    assert "not UTF-8" in raw.get_json()["error"]
+    form = client.post("/sparql", data=b"query=ASK+%7B+%3Fs+%3Fp+%22%E9%22+%7D",
+                       content_type="application/x-www-form-urlencoded")
+    assert_error(form, 400)
+    assert "form body is not UTF-8" in form.get_json()["error"]
+    get = client.get("/sparql?query=ASK+%7B+%3Fs+%3Fp+%22%E9%22+%7D", headers={"Accept": "application/json"})
+    assert_error(get, 400)
+    assert "query string is not UTF-8" in get.get_json()["error"]
+    # and UTF-8, declared or not, percent-escaped or not, is read as written
+    for response in (
+        client.post("/sparql", data="ASK { ?s ?p \"é\" }".encode(), content_type="application/sparql-query; charset=utf-8"),
+        client.get("/sparql?query=" + quote("ASK { ?s ?p \"é\" }"), headers={"Accept": "application/sparql-results+json"}),
+    ):
+        assert response.status_code == 200 and response.get_json()["boolean"] is False

@@ -5,7 +5,10 @@ server.sparql.check_query before the store (embedded or remote) sees it. Without
 machines get the service description and browsers the form.
 """
 
+from urllib.parse import parse_qsl
+
 import pyoxigraph as ox
+
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
 from ...errors import BadRequest, CoderefError, Forbidden, NotAcceptable
@@ -77,8 +80,20 @@ EXAMPLES = (
 # ---------------------------------------------------------------- the request
 
 
+def _utf8_form(raw: bytes, where: str) -> None:
+    """A query string or form body whose percent-escapes are not UTF-8 is a 400: Werkzeug would
+    read them with replacement characters, and the query run would not be the one sent."""
+    try:
+        parse_qsl(raw.decode("ascii", "strict"), keep_blank_values=True, encoding="utf-8", errors="strict")
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        raise BadRequest(f"the {where} is not UTF-8: a SPARQL query is sent as UTF-8 text") from None
+
+
 def _params() -> dict:
-    """The protocol's parameters from the URL and, for a form post, the body."""
+    """The protocol's parameters from the URL and, for a form post, the body (UTF-8 only)."""
+    _utf8_form(request.query_string, "query string")
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        _utf8_form(request.get_data(cache=True), "form body")
     values = request.args.to_dict(flat=False)
     if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
         for key, items in request.form.to_dict(flat=False).items():
@@ -95,9 +110,12 @@ def read_query(params: dict) -> str | None:
     if request.method == "POST" and request.mimetype == "application/sparql-query":
         if "query" in params:
             raise BadRequest("a direct POST carries the query as its body, not also as a query parameter")
+        charset = request.mimetype_params.get("charset", "utf-8").strip().lower()
+        if charset not in ("utf-8", "utf8"):
+            raise BadRequest(f"the query body is declared {charset}: a SPARQL query is sent as UTF-8 text")
         try:
-            return request.get_data().decode(request.mimetype_params.get("charset", "utf-8"))
-        except (UnicodeDecodeError, LookupError):
+            return request.get_data().decode("utf-8")
+        except UnicodeDecodeError:
             raise BadRequest("the query body is not UTF-8 text") from None
     if request.method == "POST" and request.mimetype != "application/x-www-form-urlencoded":
         raise UnsupportedMediaType(
