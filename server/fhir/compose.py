@@ -26,7 +26,11 @@ class Entry:
     system: str
     cs: object
     concept: object
-    deprecated: bool = False  # marked deprecated by the value set itself
+    marks: list = field(default_factory=list)  # the value set's deprecation extensions on this concept
+
+    @property
+    def deprecated(self) -> bool:
+        return bool(self.marks)
 
     @property
     def key(self):
@@ -39,7 +43,8 @@ class Evaluation:
     systems: list = field(default_factory=list)  # canonicals of the code systems used
     valuesets: list = field(default_factory=list)  # canonicals of the value sets imported
     missing: list = field(default_factory=list)  # system urls no definition was found for
-    warnings: list = field(default_factory=list)  # (experimental|draft, canonical) of code systems used
+    warnings: list = field(default_factory=list)  # (experimental|draft|..., canonical) of the resources used
+    imported: list = field(default_factory=list)  # the value sets imported, as resources
 
 
 class MissingValueSet(FhirError):
@@ -83,6 +88,11 @@ def _part(registry, valueset: dict, part: dict, out: Evaluation, depth: int, whe
         _add_all(out.systems, sub.systems)
         _add_all(out.valuesets, ([] if url.startswith("#") else [canonical(found)]) + sub.valuesets)
         _add_all(out.warnings, sub.warnings)
+        if not url.startswith("#"):
+            _add_all(out.imported, [found] + sub.imported)
+            status = standards_status(found)
+            if status in ("withdrawn", "deprecated"):
+                _add_all(out.warnings, [(status, canonical(found))])
         keys = dict(sub.entries)
         imported = keys if imported is None else {k: v for k, v in imported.items() if k in keys}
     system = part.get("system")
@@ -110,13 +120,15 @@ def _add_all(items: list, more):
             items.append(item)
 
 
-def _flag(extensions) -> bool:
-    for e in extensions or ():
-        if e.get("url") == DEPRECATED and str(e.get("valueCode", e.get("valueBoolean"))).lower() == "true":
-            return True
-        if e.get("url") == STANDARDS_STATUS and e.get("valueCode") == "deprecated":
-            return True
-    return False
+def standards_status(resource: dict) -> str | None:
+    return next((e.get("valueCode") for e in resource.get("extension", []) if e.get("url") == STANDARDS_STATUS), None)
+
+
+def _marks(extensions) -> list:
+    """The extensions by which a value set marks one of its concepts deprecated."""
+    return [e for e in extensions or () if e.get("url") == DEPRECATED
+            and str(e.get("valueCode", e.get("valueBoolean"))).lower() == "true"
+            or e.get("url") == STANDARDS_STATUS and e.get("valueCode") == "deprecated"]
 
 
 def _select(cs, part: dict, where: str):
@@ -125,7 +137,7 @@ def _select(cs, part: dict, where: str):
         for item in part["concept"]:
             concept = cs.get(item.get("code"))
             if concept is not None:
-                yield concept, _flag(item.get("extension"))
+                yield concept, _marks(item.get("extension"))
         return
     filters = part.get("filter", [])
     for i, f in enumerate(filters):
@@ -138,7 +150,7 @@ def _select(cs, part: dict, where: str):
         chosen_codes = {x.code for x in chosen}
         candidates = chosen if candidates is None else [c for c in candidates if c.code in chosen_codes]
     for concept in (cs.all() if candidates is None else candidates):
-        yield concept, False
+        yield concept, []
 
 
 def _ancestors(cs, code: str) -> list[str]:

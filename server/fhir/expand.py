@@ -3,7 +3,7 @@
 import uuid
 from datetime import datetime, timezone
 
-from .compose import STANDARDS_STATUS, evaluate
+from .compose import standards_status, evaluate
 from .registry import canonical
 from .outcome import FhirError
 
@@ -43,7 +43,8 @@ def _words(text: str) -> list[str]:
 
 def contains_item(entry, designations: bool = False, definition: bool = False) -> dict:
     c = entry.concept
-    item = {"system": entry.system}
+    item = {"extension": list(entry.marks)} if entry.marks else {}
+    item["system"] = entry.system
     if c.abstract:
         item["abstract"] = True
     if c.inactive:
@@ -83,7 +84,7 @@ def expand(registry, valueset: dict, params: dict) -> dict:
     expansion["parameter"] += [{"name": "used-codesystem", "valueUri": u} for u in evaluation.systems]
     expansion["parameter"] += [{"name": "used-valueset", "valueUri": u} for u in evaluation.valuesets]
     expansion["parameter"] += [{"name": f"warning-{w}", "valueUri": u} for w, u in evaluation.warnings]
-    status = next((e.get("valueCode") for e in valueset.get("extension", []) if e.get("url") == STANDARDS_STATUS), None)
+    status = standards_status(valueset)
     if status in ("withdrawn", "deprecated"):
         expansion["parameter"].append({"name": f"warning-{status}", "valueUri": canonical(valueset)})
     if page:

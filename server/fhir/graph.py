@@ -68,6 +68,7 @@ class GraphCodeSystem:
     status = "active"
     experimental = False
     standards_status = None
+    language = "en"
 
     def __init__(self, store, url: str):
         self.store = store

@@ -19,7 +19,7 @@ EXPAND_OPTIONS = {"activeOnly": "boolean", "excludeNested": "boolean", "includeD
                   "includeDefinition": "boolean", "count": "integer", "offset": "integer", "filter": "text",
                   "displayLanguage": "text"}
 VALIDATE_OPTIONS = {"activeOnly": "boolean", "inferSystem": "boolean", "lenient-display-validation": "boolean",
-                    "displayLanguage": "text", "systemVersion": "text"}
+                    "displayLanguage": "text", "systemVersion": "text", "valueset-membership-only": "boolean"}
 
 
 def registry_for(store, catalogue, params) -> Registry:

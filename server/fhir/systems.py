@@ -65,6 +65,7 @@ class CodeSystem:
         self.resource = resource
         self.url = resource["url"]
         self.version = resource.get("version")
+        self.language = resource.get("language")
         self.name = resource.get("name") or resource.get("title") or self.url
         self.status = resource.get("status")
         self.experimental = bool(resource.get("experimental"))

@@ -33,12 +33,14 @@ def translate(maps: list, source_system: str | None, code: str | None, target_sy
                 continue
             for element in group.get("element", []):
                 for target in element.get("target", []):
-                    if reverse:
+                    source = None
+                    if reverse:  # as R5 answers: the concept asked about, and the source that maps to it
                         if target.get("code") != code:
                             continue
-                        concept = {"system": tgt, "code": element.get("code")}
+                        concept = {"system": src, "code": code}
+                        source = {"system": tgt, "code": element.get("code")}
                         if element.get("display"):
-                            concept["display"] = element["display"]
+                            source["display"] = element["display"]
                     else:
                         if element.get("code") != code:
                             continue
@@ -48,6 +50,8 @@ def translate(maps: list, source_system: str | None, code: str | None, target_sy
                     parts = [{"name": "equivalence", "valueCode": _equivalence(target)},
                              {"name": "concept", "valueCoding": concept},
                              {"name": "originMap", "valueCanonical": canonical(cm)}]
+                    if source:
+                        parts.append({"name": "source", "valueCoding": source})
                     if target.get("comment"):
                         parts.append({"name": "comment", "valueString": target["comment"]})
                     matches.append({"name": "match", "part": parts})

@@ -6,11 +6,13 @@ client written against one terminology server reads ours the same way.
 
 from dataclasses import dataclass, field
 
+from . import displays
 from .compose import MissingValueSet, evaluate
 from .outcome import issue, operation_outcome
 from .registry import canonical
 
 STANDARDS_STATUS = "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status"
+EXPANSION_PARAMETER = "http://hl7.org/fhir/StructureDefinition/valueset-expansion-parameter"
 
 
 @dataclass
@@ -33,6 +35,7 @@ class Verdict:
     found: dict = field(default_factory=dict)  # code, system, version, display, inactive, normalized-code
     member: bool = False  # the coding is valid and in the value set (or code system)
     unknown_system: str | None = None
+    caused_by: str | None = None  # the value set's own code system, unknown
 
 
 def _status_notes(resource_kind: str, resource, canon: str) -> list:
@@ -73,6 +76,9 @@ def _check(registry, coding: Coding, evaluation, vs_canon, options, in_cc: bool)
             text = f"The System URI could not be determined for the code '{code}' in the ValueSet '{vs_canon}'"
             if systems:
                 text += f": value set expansion has multiple matches: [{', '.join(systems)}]"
+            else:
+                included = sorted({s for (s, c) in evaluation.entries})
+                text += f": no code system of the value set has it ({', '.join(included) or 'none'})"
             v.issues.append(issue("error", "not-found", text, "cannot-infer", coding.path("code")))
             not_in_vs(None)
             return v
@@ -93,9 +99,14 @@ def _check(registry, coding: Coding, evaluation, vs_canon, options, in_cc: bool)
                                   "invalid-data", coding.path("system")))
             not_in_vs(system)
             return v
+        elif evaluation is not None and system in evaluation.missing:
+            # the value set's own system is unknown: that, not the code, is why it cannot be validated
+            v.issues.append(issue("error", "not-found", f"A definition for CodeSystem '{system}' could not be found, "
+                                  "so the code cannot be validated", "not-found", coding.path("system")))
+            v.caused_by = system
+            return v
         else:
-            shown = f"'{system}'" if not coding.prefix else system
-            text = f"A definition for CodeSystem {shown} could not be found, so the code cannot be validated"
+            text = f"A definition for CodeSystem {system} could not be found, so the code cannot be validated"
         v.issues.append(issue("error", "not-found", text, "not-found", coding.path("system")))
         v.unknown_system = system
         not_in_vs(system)
@@ -110,8 +121,9 @@ def _check(registry, coding: Coding, evaluation, vs_canon, options, in_cc: bool)
         not_in_vs(system)
         return v
     v.issues += _status_notes("CodeSystem", cs, cs.canonical)
-    if concept.display:
-        v.found["display"] = concept.display
+    display = displays.shown(cs, concept, options.get("displayLanguage"))
+    if display:
+        v.found["display"] = display
     if not exact:
         v.found["normalized-code"] = concept.code
         v.issues.append(issue("information", "business-rule",
@@ -137,18 +149,22 @@ def _check(registry, coding: Coding, evaluation, vs_canon, options, in_cc: bool)
             v.issues.append(issue("warning", "business-rule", f"The presence of the concept '{concept.code}' in the system "
                                   f"'{cs.url}' in the value set {vs_canon} is marked with a status of deprecated and its "
                                   "use should be reviewed", "code-comment", coding.path("code")))
-    if coding.display is not None and not _display_ok(concept, coding.display):
-        lenient = options.get("lenient-display-validation")
-        v.issues.append(issue("warning" if lenient else "error", "invalid",
-                              f"Wrong Display Name '{coding.display}' for {cs.url}#{concept.code}. Valid display is "
-                              f"'{concept.display}' (en) (for the language(s) '{options.get('displayLanguage') or '--'}')",
-                              "invalid-display", coding.path("display")))
+    if coding.display is not None:
+        wrong = displays.check(cs, concept, coding.display, options.get("displayLanguage"),
+                               bool(options.get("lenient-display-validation")), coding.path("display"))
+        if wrong:
+            v.issues.append(wrong)
     return v
 
 
-def _display_ok(concept, display: str) -> bool:
-    names = [concept.display] + [d.get("value") for d in concept.designations]
-    return display in names
+def _language_of(valueset: dict) -> str | None:
+    """The displayLanguage a value set asks for (an expansion-parameter extension), or its own language."""
+    for e in (valueset.get("compose") or {}).get("extension", []):
+        if e.get("url") == EXPANSION_PARAMETER:
+            parts = {x.get("url"): x for x in e.get("extension", [])}
+            if parts.get("name", {}).get("valueCode") == "displayLanguage":
+                return parts.get("value", {}).get("valueCode")
+    return valueset.get("language")
 
 
 def validate(registry, codings: list[Coding], options: dict, valueset: dict | None = None,
@@ -162,21 +178,40 @@ def validate(registry, codings: list[Coding], options: dict, valueset: dict | No
             evaluation = evaluate(registry, valueset, active_only=bool(options.get("activeOnly")))
         except MissingValueSet as err:
             return _parameters(False, {}, [issue("error", "not-found", err.text, "not-found")], None, codeable_concept)
+        if not options.get("displayLanguage"):
+            options = dict(options, displayLanguage=_language_of(valueset))
         options = dict(options, _inactive_dropped=bool(options.get("activeOnly"))
                        or (valueset.get("compose") or {}).get("inactive") is False)
         issues += _status_notes("ValueSet", valueset, vs_canon)
+        for imported in evaluation.imported:
+            issues += [i for i in _status_notes("ValueSet", imported, canonical(imported)) if i not in issues]
     in_cc = codeable_concept is not None
     verdicts = [_check(registry, c, evaluation, vs_canon, options, in_cc) for c in codings]
+    if options.get("valueset-membership-only"):  # only whether each code is in the set: no code system checks
+        for v in verdicts:
+            v.issues = [i for i in v.issues if _tx_type(i) in ("not-in-vs", "this-code-not-in-vs")]
     for v in verdicts:
         issues += [i for i in v.issues if i not in issues]
-    good = [v for v in verdicts if v.member and not any(i["severity"] == "error" for i in v.issues)]
-    result = bool(good)
+    good = [v for v in verdicts if v.member]
+    result = any(not any(i["severity"] == "error" for i in v.issues) for v in good)
     if in_cc and not good:
         where = f"the value set '{vs_canon}'" if evaluation is not None else "the code system"
         issues.insert(0, issue("error", "code-invalid", f"No valid coding was found for {where}", "not-in-vs"))
     found = (good[0] if good else verdicts[0] if len(verdicts) == 1 and not in_cc else Verdict()).found
-    unknown = next((v.unknown_system for v in verdicts if v.unknown_system), None)
+    unknown = next((("x-unknown-system", v.unknown_system) for v in verdicts if v.unknown_system), None)
+    unknown = unknown or next((("x-caused-by-unknown-system", v.caused_by) for v in verdicts if v.caused_by), None)
     return _parameters(result, found, issues, unknown, codeable_concept)
+
+
+def _tx_type(i: dict) -> str | None:
+    return i["details"].get("coding", [{}])[0].get("code")
+
+
+def _in_message(i: dict) -> bool:
+    """Errors and warnings make the message, and the note on a display valid in no language asked for."""
+    if i["severity"] == "information":
+        return _tx_type(i) == "invalid-display"
+    return " is marked with a status of deprecated" not in i["details"]["text"]
 
 
 def _parameters(result: bool, found: dict, issues: list, unknown_system, codeable_concept) -> dict:
@@ -189,11 +224,10 @@ def _parameters(result: bool, found: dict, issues: list, unknown_system, codeabl
         params.append({"name": "codeableConcept", "valueCodeableConcept": codeable_concept})
     if issues:
         params.append({"name": "issues", "resource": operation_outcome(issues)})
-    texts = sorted({i["details"]["text"] for i in issues if i["severity"] in ("error", "warning")
-                    and " is marked with a status of deprecated" not in i["details"]["text"]})
+    texts = sorted({i["details"]["text"] for i in issues if _in_message(i)})
     if texts:
         params.append({"name": "message", "valueString": "; ".join(texts)})
     params.append({"name": "result", "valueBoolean": result})
     if unknown_system:
-        params.append({"name": "x-unknown-system", "valueCanonical": unknown_system})
+        params.append({"name": unknown_system[0], "valueCanonical": unknown_system[1]})
     return {"resourceType": "Parameters", "parameter": params}

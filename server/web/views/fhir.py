@@ -50,6 +50,14 @@ def _params() -> Params:
     return Params.from_body(body)
 
 
+def _with_language(params: Params) -> Params:
+    """Accept-Language stands for displayLanguage when the request gives none."""
+    header = request.headers.get("Accept-Language")
+    if header and params.get("displayLanguage") is None:
+        params.items.append(("displayLanguage", header))
+    return params
+
+
 def _registry(params: Params):
     return service.registry_for(get_store(), get_catalogue(), params)
 
@@ -83,7 +91,7 @@ def operation(kind, operation):
     run = OPERATIONS.get((kind, operation))
     if run is None:
         raise FhirError(f"no operation ${operation} on {kind}; see {_base()}/metadata", 404, "not-supported")
-    params = _params()
+    params = _with_language(_params())
     return _render(run(_registry(params), params))
 
 
