@@ -27,6 +27,7 @@ class Entry:
     cs: object
     concept: object
     marks: list = field(default_factory=list)  # the value set's deprecation extensions on this concept
+    selection: str = "concept"  # how its include chose it: concept (listed), all, is-a (a hierarchy filter), filter
 
     @property
     def deprecated(self) -> bool:
@@ -53,20 +54,25 @@ class MissingValueSet(FhirError):
         self.url = url
 
 
-def evaluate(registry, valueset: dict, active_only: bool = False, depth: int = 0) -> Evaluation:
+def evaluate(registry, valueset: dict, active_only: bool = False, chain: tuple = ()) -> Evaluation:
     """The entries of a value set (before text filter and paging)."""
-    if depth > MAX_DEPTH:
-        raise FhirError(f"value set {valueset.get('url')!r} imports itself (directly or not)", 400, "processing")
+    here = canonical(valueset) if valueset.get("url") else "(the value set given)"
+    if here in chain:
+        raise FhirError(f"Circular reference: the value set {here} imports itself, via {' -> '.join(chain + (here,))}",
+                        400, "processing", "vs-invalid")
+    if len(chain) > MAX_DEPTH:
+        raise FhirError(f"value set {here} imports value sets more than {MAX_DEPTH} deep", 400, "too-costly")
+    chain = chain + (here,)
     compose = valueset.get("compose") or {}
     out = Evaluation()
     exclude_inactive = active_only or compose.get("inactive") is False
     for i, include in enumerate(compose.get("include", [])):
-        for entry in _part(registry, valueset, include, out, depth, f"ValueSet.compose.include[{i}]"):
+        for entry in _part(registry, valueset, include, out, chain, f"ValueSet.compose.include[{i}]"):
             if exclude_inactive and entry.concept.inactive:
                 continue
             out.entries.setdefault(entry.key, entry)
     for i, exclude in enumerate(compose.get("exclude", [])):
-        for entry in _part(registry, valueset, exclude, Evaluation(), depth, f"ValueSet.compose.exclude[{i}]"):
+        for entry in _part(registry, valueset, exclude, Evaluation(), chain, f"ValueSet.compose.exclude[{i}]"):
             out.entries.pop(entry.key, None)
     return out
 
@@ -77,14 +83,14 @@ def _resolve_import(registry, valueset: dict, url: str) -> dict | None:
     return registry.valueset(url)
 
 
-def _part(registry, valueset: dict, part: dict, out: Evaluation, depth: int, where: str) -> list:
+def _part(registry, valueset: dict, part: dict, out: Evaluation, chain: tuple, where: str) -> list:
     """The entries of one include or exclude."""
     imported = None
     for url in part.get("valueSet", []):
         found = _resolve_import(registry, valueset, url)
         if found is None:
             raise MissingValueSet(url)
-        sub = evaluate(registry, found, depth=depth + 1)
+        sub = evaluate(registry, found, chain=chain)
         _add_all(out.systems, sub.systems)
         _add_all(out.valuesets, ([] if url.startswith("#") else [canonical(found)]) + sub.valuesets)
         _add_all(out.warnings, sub.warnings)
@@ -108,7 +114,7 @@ def _part(registry, valueset: dict, part: dict, out: Evaluation, depth: int, whe
                      ("deprecated", cs.standards_status == "deprecated")):
         if on and (flag, cs.canonical) not in out.warnings:
             out.warnings.append((flag, cs.canonical))
-    entries = [Entry(cs.url, cs, c, d) for c, d in _select(cs, part, where)]
+    entries = [Entry(cs.url, cs, c, d, _selection(part)) for c, d in _select(cs, part, where)]
     if imported is not None:
         entries = [e for e in entries if e.key in imported]
     return entries
@@ -129,6 +135,15 @@ def _marks(extensions) -> list:
     return [e for e in extensions or () if e.get("url") == DEPRECATED
             and str(e.get("valueCode", e.get("valueBoolean"))).lower() == "true"
             or e.get("url") == STANDARDS_STATUS and e.get("valueCode") == "deprecated"]
+
+
+def _selection(part: dict) -> str:
+    if part.get("concept"):
+        return "concept"
+    ops = {f.get("op") for f in part.get("filter", [])}
+    if not ops:
+        return "all"
+    return "is-a" if ops & {"is-a", "descendent-of", "child-of", "generalizes"} else "filter"
 
 
 def _select(cs, part: dict, where: str):

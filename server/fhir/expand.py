@@ -14,7 +14,10 @@ ECHOED = {"activeOnly": "valueBoolean", "count": "valueInteger", "displayLanguag
 # What an expanded value set keeps of its definition (its compose is not repeated).
 KEPT = ("resourceType", "id", "language", "url", "identifier", "version", "name", "title", "status", "experimental",
         "date", "publisher")
-MAX_COUNT = 1000  # the most codes one expansion lists; `offset` pages on
+MAX_COUNT = 1000
+# excludeNested -> the selections whose codes nest under their broader codes (as tx.fhir.org answers):
+# asked not to exclude, a hierarchy chosen whole or by filter; not asked, one chosen by an is-a filter.
+NESTING = {True: (), False: ("all", "is-a", "filter"), None: ("is-a",)}  # the most codes one expansion lists; `offset` pages on
 
 
 def matches_text(concept, text: str) -> bool:
@@ -57,6 +60,17 @@ def contains_item(entry, designations: bool = False, definition: bool = False) -
     return item  # R4 has no contains.property (R5 does): a concept's status shows as `inactive`
 
 
+def _contains(entries: list, designations: bool, nesting: tuple) -> list:
+    """The contains list, a code chosen in one of the `nesting` ways under its broader code when that is there too."""
+    items = {e.key: contains_item(e, designations) for e in entries}
+    top = []
+    for e in entries:
+        parent = next(((e.system, p) for p in e.concept.parents if (e.system, p) in items), None) \
+            if e.selection in nesting else None
+        (items[parent].setdefault("contains", []) if parent else top).append(items[e.key])
+    return top
+
+
 def expand(registry, valueset: dict, params: dict) -> dict:
     """The ValueSet with its expansion. `params` holds the request's parameters by name."""
     count, offset = params.get("count"), params.get("offset") or 0
@@ -71,6 +85,9 @@ def expand(registry, valueset: dict, params: dict) -> dict:
     if params.get("filter"):
         entries = [e for e in entries if matches_text(e.concept, params["filter"])]
     total = len(entries)
+    if count is None and total > MAX_COUNT:
+        raise FhirError(f"The value set {canonical(valueset)} has {total} codes, more than the {MAX_COUNT} one expansion "
+                        "lists: ask for pages with 'count' and 'offset', or narrow it with 'filter'", 422, "too-costly")
     limit = MAX_COUNT if count is None else min(count, MAX_COUNT)
     page = entries[offset:offset + limit]
     expansion = {"identifier": f"urn:uuid:{uuid.uuid4()}",
@@ -88,7 +105,8 @@ def expand(registry, valueset: dict, params: dict) -> dict:
     if status in ("withdrawn", "deprecated"):
         expansion["parameter"].append({"name": f"warning-{status}", "valueUri": canonical(valueset)})
     if page:
-        expansion["contains"] = [contains_item(e, bool(params.get("includeDesignations"))) for e in page]
+        nesting = () if count is not None or offset else NESTING[params.get("excludeNested")]
+        expansion["contains"] = _contains(page, bool(params.get("includeDesignations")), nesting)
     out = {k: valueset[k] for k in KEPT if k in valueset}
     out.setdefault("status", "unknown")  # required in FHIR; a tx-resource may leave it out
     out["expansion"] = expansion

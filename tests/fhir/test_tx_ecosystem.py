@@ -38,7 +38,6 @@ KNOWN_FAILURES: dict[str, str] = {  # case -> why it does not pass yet
     "exclude/include-combo": GENDER,
     "exclude/exclude-gender": GENDER,
     "exclude/exclude-gender2": GENDER,
-    "search/search-filter-yes": "expansions are flat: the nested contains tx.fhir.org answers with is not produced",
 }
 
 
