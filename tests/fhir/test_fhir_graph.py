@@ -170,8 +170,25 @@ def test_post_parameters_and_bad_bodies(fhir_client):
 
 
 def test_read_only(fhir_client):
-    for method in ("put", "delete", "patch"):
-        assert getattr(fhir_client, method)("/fhir/CodeSystem/cpt").status_code == 405
+    for method in ("put", "delete", "patch", "post"):
+        r = getattr(fhir_client, method)("/fhir/CodeSystem/cpt")
+        assert r.status_code == 405 and "read-only" in r.get_json(force=True)["issue"][0]["details"]["text"]
+
+
+def test_xml_parameters_carry_their_outcome(fhir_client):
+    r = fhir_client.get("/fhir/CodeSystem/$validate-code", query_string={"url": ICD, "code": "E10.64", "_format": "xml"})
+    ns = {"f": "http://hl7.org/fhir"}
+    root = ET.fromstring(r.data)
+    by_name = {p.find("f:name", ns).get("value"): p for p in root.findall("f:parameter", ns)}
+    assert by_name["result"].find("f:valueBoolean", ns).get("value") == "true"
+    texts = [t.get("value") for t in by_name["issues"].iterfind(".//f:OperationOutcome/f:issue/f:details/f:text", ns)]
+    assert any("not billable" in t for t in texts)
+
+
+def test_accept_language_answers_are_not_kept(fhir_client):
+    r = fhir_client.get("/fhir/CodeSystem/$validate-code", query_string={"url": ICD, "code": "E10.649"},
+                        headers={"Accept-Language": "de"})
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
 
 
 def test_a_catastrophic_regex_is_stopped(fhir_client):

@@ -1,6 +1,6 @@
 """The /fhir blueprint: FHIR R4 terminology (JSON or XML), a thin layer over server/fhir."""
 
-from flask import Blueprint, Response, json, request
+from flask import Blueprint, Response, g, json, request
 
 from ...errors import CoderefError
 from ...fhir import capabilities, service
@@ -23,7 +23,10 @@ def _render(resource: dict, status: int = 200, refusing: bool = False) -> Respon
             raise
         kind = JSON
     body = json.dumps(resource, ensure_ascii=False) if kind == JSON else to_xml(resource)
-    return Response(body, status, content_type=f"{kind}; charset=utf-8")
+    response = Response(body, status, content_type=f"{kind}; charset=utf-8")
+    if g.get("fhir_language_header"):
+        response.headers["Cache-Control"] = "no-store"  # the answer cache does not vary on Accept-Language
+    return response
 
 
 @bp.errorhandler(FhirError)
@@ -55,6 +58,7 @@ def _with_language(params: Params) -> Params:
     header = request.headers.get("Accept-Language")
     if header and params.get("displayLanguage") is None:
         params.items.append(("displayLanguage", header))
+        g.fhir_language_header = True
     return params
 
 
@@ -131,6 +135,12 @@ def read_valueset(set_id):
         raise FhirError(f"no ValueSet/{set_id}: the sets are indications-<code>, family-<code> and modifiers-<code>",
                         404, "not-found")
     return _render(found)
+
+
+@bp.route("/<path:rest>", methods=["POST", "PUT", "PATCH", "DELETE"])
+def read_only(rest):
+    raise FhirError(f"{request.method} is not allowed on /fhir/{rest}: this terminology service is read-only "
+                    "(POST is for $operations)", 405, "not-supported")
 
 
 @bp.get("/<path:rest>")
