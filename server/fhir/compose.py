@@ -64,6 +64,7 @@ def evaluate(registry, valueset: dict, active_only: bool = False, chain: tuple =
         raise FhirError(f"value set {here} imports value sets more than {MAX_DEPTH} deep", 400, "too-costly")
     chain = chain + (here,)
     compose = valueset.get("compose") or {}
+    _check_shape(compose, here)
     out = Evaluation()
     exclude_inactive = active_only or compose.get("inactive") is False
     for i, include in enumerate(compose.get("include", [])):
@@ -75,6 +76,25 @@ def evaluate(registry, valueset: dict, active_only: bool = False, chain: tuple =
         for entry in _part(registry, valueset, exclude, Evaluation(), chain, f"ValueSet.compose.exclude[{i}]"):
             out.entries.pop(entry.key, None)
     return out
+
+
+def _check_shape(compose, here: str):
+    """A compose whose parts are not what FHIR says is refused, naming the part."""
+    if not isinstance(compose, dict):
+        raise FhirError(f"ValueSet {here}: compose should be an object", 400, "structure")
+    for kind in ("include", "exclude"):
+        parts = compose.get(kind, [])
+        if not isinstance(parts, list):
+            raise FhirError(f"ValueSet {here}: compose.{kind} should be a list", 400, "structure")
+        for i, part in enumerate(parts):
+            where = f"ValueSet {here}: compose.{kind}[{i}]"
+            if not isinstance(part, dict):
+                raise FhirError(f"{where} should be an object", 400, "structure")
+            for name, item_kind in (("concept", dict), ("filter", dict), ("valueSet", str)):
+                items = part.get(name, [])
+                if not isinstance(items, list) or not all(isinstance(x, item_kind) for x in items):
+                    raise FhirError(f"{where}.{name} should be a list of {'texts' if item_kind is str else 'objects'}",
+                                    400, "structure")
 
 
 def _resolve_import(registry, valueset: dict, url: str) -> dict | None:

@@ -85,6 +85,8 @@ class Params:
         value = self.get(name)
         if value is None or isinstance(value, dict):
             return value
+        if not isinstance(value, str):
+            raise FhirError(f"parameter {name!r} should be a Coding", 400, "invalid")
         system, bar, code = str(value).rpartition("|")
         return {"system": system, "code": code} if bar else {"code": code}
 

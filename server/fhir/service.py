@@ -50,8 +50,10 @@ def expand_valueset(registry, params) -> dict:
 def _codings(params) -> tuple[list, dict | None]:
     cc = params.get("codeableConcept")
     if cc is not None:
-        if not isinstance(cc, dict):
-            raise FhirError("parameter 'codeableConcept' should be a CodeableConcept", 400, "invalid")
+        if not isinstance(cc, dict) or not isinstance(cc.get("coding", []), list) \
+                or not all(isinstance(c, dict) for c in cc.get("coding", [])):
+            raise FhirError("parameter 'codeableConcept' should be a CodeableConcept (coding: a list of Codings)",
+                            400, "invalid")
         return [Coding(c.get("code"), c.get("system"), c.get("version"), c.get("display"), f"CodeableConcept.coding[{i}]")
                 for i, c in enumerate(cc.get("coding", []))], cc
     coding = params.coding("coding")

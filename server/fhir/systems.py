@@ -78,7 +78,12 @@ class CodeSystem:
         self._folded = {code.lower(): code for code in self.concepts}
 
     def _read(self, items: list, parent: str | None):
-        for item in items:
+        if not isinstance(items, list):
+            raise FhirError(f"tx-resource CodeSystem {self.url}: 'concept' should be a list", 400, "structure")
+        for i, item in enumerate(items):
+            if not isinstance(item, dict) or not isinstance(item.get("code"), str) or not item["code"]:
+                raise FhirError(f"tx-resource CodeSystem {self.url}: concept {i} (under {parent or 'the top'}) has no "
+                                "code", 400, "structure")
             concept = Concept(item["code"], item.get("display"), item.get("definition"),
                               list(item.get("designation", [])), list(item.get("property", [])))
             self.concepts[concept.code] = concept

@@ -213,3 +213,19 @@ def test_same_answers_over_both_backends(client):
     assert {c["code"] for c in expansion["contains"]} == {"0584T", "0585T", "0586T"}
     answer = fhir(client, "/fhir/ConceptMap/$translate", system=CPT, code="0584T", targetSystem=HCPCS)
     assert [m["part"][1]["valueCoding"]["code"] for m in params_named(answer, "match")] == ["G0341"]
+
+
+@pytest.mark.parametrize(("resource", "words"), [
+    ({"resourceType": "CodeSystem", "url": "http://example.org/cs", "concept": [{"display": "no code"}]}, "concept 0"),
+    ({"resourceType": "CodeSystem", "concept": []}, "has no url"),
+    ({"resourceType": "ValueSet", "url": "http://example.org/vs", "compose": {"include": "all"}}, "compose.include"),
+    ({"resourceType": "ValueSet", "url": "http://example.org/vs", "compose": {"include": [{"filter": [1]}]}},
+     "compose.include[0].filter"),
+    ({"resourceType": "Patient"}, "tx-resource"),
+])
+def test_a_malformed_tx_resource_is_refused_naming_where(fhir_client, resource, words):
+    body = {"resourceType": "Parameters", "parameter": [{"name": "url", "valueUri": "http://example.org/vs"},
+                                                         {"name": "tx-resource", "resource": resource}]}
+    r = fhir_client.post("/fhir/ValueSet/$expand", json=body)
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]
+    assert words in r.get_json(force=True)["issue"][0]["details"]["text"]
