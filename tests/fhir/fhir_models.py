@@ -1,8 +1,12 @@
 """Parsing an answer with the `fhir.resources` models, so that every /fhir response is checked as FHIR.
 
-fhir.resources ships R5, R4B and STU3, not R4: R4B is the closest (same CodeSystem, ValueSet,
-ConceptMap and Parameters shapes). Differences met: R4B's TerminologyCapabilities and
-CapabilityStatement are R4's; `valueCanonical` parameters parse alike.
+fhir.resources (8.x) ships R5, R4B and STU3, not R4: R4B is the closest (its CodeSystem,
+ValueSet, ConceptMap, Parameters, OperationOutcome, CapabilityStatement and
+TerminologyCapabilities are R4's). Differences met: HL7's test cases are written in R5 and
+expect `expansion.property` and `expansion.contains.property`, which R4/R4B refuse (so the
+service leaves them out and one case fails); R5 ConceptMaps (`relationship`) are read and
+answered with R4's `equivalence`; a tx-resource ValueSet without the `status` R4 requires is
+expanded with status `unknown`.
 """
 
 from fhir.resources.R4B import get_fhir_model_class
