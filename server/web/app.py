@@ -9,7 +9,7 @@ from . import cache, extensions
 
 def wants_json() -> bool:
     """API paths and clients that prefer JSON get the JSON error shape."""
-    if request.path.startswith("/api/") or request.path.startswith("/sparql"):
+    if request.path.startswith(("/api/", "/sparql", "/fhir")):
         return True
     if request.accept_mimetypes.provided and not request.accept_mimetypes.accept_html:
         return True  # a program that takes no HTML (e.g. asks for JSON-LD) gets the JSON shape
@@ -24,7 +24,7 @@ def error_response(message: str, status: int):
 
 
 # Modules of server/web/views/ that hold a blueprint `bp`, registered in this order.
-VIEWS = ("home", "api", "sparql", "linked_data", "pages", "claims", "changes", "consistency", "status")
+VIEWS = ("home", "api", "sparql", "linked_data", "pages", "claims", "changes", "consistency", "status", "fhir")
 
 
 def blueprints():
