@@ -19,7 +19,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH, XSD
 
 from .checks import Unsupported, to_sparql
-from .vocabulary import AS_WRITTEN, CHECKED, INTEGER_RANGES, LEXICAL, as_written
+from .vocabulary import AS_WRITTEN, CHECKED, INTEGER_RANGES, LEXICAL, RELEXED, as_written
 
 # The constraint parameters this module understands; any other sh: predicate on a shape
 # (other than these descriptive ones) makes the shape Unsupported.
@@ -47,13 +47,19 @@ def _true(o) -> bool:
 def value_of(v: str) -> str:
     """The value of a node for an order comparison: an as-written literal (xsd:int,
     xsd:dateTimeStamp, ...) by the value of its lexical form."""
-    stamp = to_sparql(rdflib.URIRef(AS_WRITTEN + "dateTimeStamp"))
-    return (f"IF(isLiteral({v}) && STRSTARTS(STR(DATATYPE({v})), {to_sparql(rdflib.Literal(AS_WRITTEN))}), "
-            f"IF(DATATYPE({v}) = {stamp}, {to_sparql(XSD.dateTime)}(STR({v})), {to_sparql(XSD.integer)}(STR({v}))), "
-            f"{v})")
+    def ours(name):
+        return to_sparql(rdflib.URIRef(AS_WRITTEN + name))
+
+    value = (f"IF(DATATYPE({v}) = {ours('dateTimeStamp')}, {to_sparql(XSD.dateTime)}(STR({v})), "
+             f"IF(DATATYPE({v}) = {ours('boolean')}, {to_sparql(XSD.boolean)}(STR({v})), "
+             f"{to_sparql(XSD.integer)}(STR({v}))))")
+    return f"IF(isLiteral({v}) && STRSTARTS(STR(DATATYPE({v})), {to_sparql(rdflib.Literal(AS_WRITTEN))}), {value}, {v})"
 def _term_equality(term):
-    """Unsupported for a typed literal other than a string: the store keeps "1.00"^^xsd:decimal
-    as "1", so sameTerm there is not term equality on the forms as written."""
+    """Unsupported for a typed literal other than a string or a boolean in its stored form:
+    the store keeps "1.00"^^xsd:decimal as "1", so sameTerm there is not term equality on
+    the forms as written (booleans are loaded as written when not so written: RELEXED)."""
+    if isinstance(term, rdflib.Literal) and term.datatype in RELEXED and str(term) in RELEXED[term.datatype]:
+        return
     if isinstance(term, rdflib.Literal) and term.datatype not in (None, XSD.string, RDF.langString):
         raise Unsupported(f"sh:in or sh:hasValue of the typed literal {term.n3()}: the store compares "
                           "such literals by value, not as written")
@@ -216,6 +222,9 @@ class Compiler:
                 test += f" && COALESCE(sameTerm({cast}, {cast}), false)"
             return test + ")"
         test = f"(isLiteral({v}) && datatype({v}) = {to_sparql(datatype)})"
+        if datatype in RELEXED:  # also as written in another form ("1"^^xsd:boolean)
+            ours = to_sparql(rdflib.URIRef(AS_WRITTEN + str(datatype)[len(str(XSD)):]))
+            test = f"(isLiteral({v}) && (datatype({v}) = {to_sparql(datatype)} || datatype({v}) = {ours}))"
         if datatype in CHECKED:
             # an ill-typed literal (a 13th month) has the datatype but fails the cast
             cast = f"{to_sparql(datatype)}(STR({v}))"

@@ -94,6 +94,19 @@ def validate(data_paths=None, shape_paths=None, settings=None, strict=False, pro
 
 
 _shapes_lock = threading.Lock()
+_parse_lock = threading.Lock()
+
+
+def _load_as_written(files, progress=None) -> rdflib.Graph:
+    """An rdflib graph of the files with every literal as written: rdflib would otherwise
+    rewrite some ("1"^^xsd:boolean as "true", which sh:uniqueLang must not take for true;
+    "2011-01-01"^^xsd:dateTime as midnight), and the report shows values as written."""
+    with _parse_lock:
+        normalize, rdflib.NORMALIZE_LITERALS = rdflib.NORMALIZE_LITERALS, False
+        try:
+            return load_graph(files, progress)
+        finally:
+            rdflib.NORMALIZE_LITERALS = normalize
 _shapes_cache: dict = {}
 
 
@@ -105,12 +118,7 @@ def _shapes(shape_files, progress=None, offset=0, total=0):
     with _shapes_lock:
         cached = _shapes_cache.get(key)
     if cached is None:
-        with _shapes_lock:  # literals as written ("1"^^xsd:boolean is not true for sh:uniqueLang)
-            normalize, rdflib.NORMALIZE_LITERALS = rdflib.NORMALIZE_LITERALS, False
-            try:
-                shapes = load_graph(shape_files)
-            finally:
-                rdflib.NORMALIZE_LITERALS = normalize
+        shapes = _load_as_written(shape_files)
         try:
             cached = (shapes, *compile_shapes(shapes))
         except ConfigError as err:  # a shape that is in error: name the files it came from
@@ -128,7 +136,7 @@ def _shapes(shape_files, progress=None, offset=0, total=0):
 def _validate_pyshacl(data_files, shape_files, strict, progress, keep=None) -> Report:
     files = [*data_files, *shape_files]
     step = (lambda n, total, item: progress(n, len(files), item)) if progress else None
-    data = load_graph(data_files, step)
+    data = _load_as_written(data_files, step)
     if keep is not None:
         keep.append(data)
     shapes, _, _ = _shapes(shape_files, progress, len(data_files), len(files))
@@ -272,7 +280,7 @@ def _fallback(store, files, shapes, shape_files, fallback) -> list:
             for kind in (RDFS.Class, OWL.Class):  # an implicit class target
                 subset.remove((shape, RDF.type, kind))
     if files:
-        data = load_graph(files)
+        data = _load_as_written(files)
     else:
         data = rdflib.Graph()
         rows = store.select("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", cap=10**9).rows

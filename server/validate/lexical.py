@@ -22,7 +22,7 @@ import pyoxigraph as ox
 from ..errors import DataError
 from ..rdf.parsing import base_iri, parse_file, rdf_format
 from ..rdf.terms import canonical
-from .vocabulary import AS_WRITTEN, RETYPED
+from .vocabulary import RETYPED, written_literal
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 _NAMES = {XSD + name for name in RETYPED}
@@ -32,11 +32,16 @@ _NAMES = {XSD + name for name in RETYPED}
 # name written with a \u escape.
 _NAMES_RE = b"|".join(name.encode() for name in RETYPED)
 _MAYBE = re.compile(rb"\^\^(?:<[^>]*(?:" + _NAMES_RE + rb")>|[^\s<>;,)\]]*(?:" + _NAMES_RE + rb")(?![\w-]))")
+# "1"^^xsd:boolean (any other form than true and false), however the type is written
+_BOOLEAN = re.compile(rb"[\"']\s*[01]\s*[\"']\^\^(?:<[^>]*boolean>|[^\s<>;,)\]]*:boolean(?![\w-]))")
 _SCANNED = (".ttl", ".nt", ".nq", ".trig")
 
 
 def _maybe(path: Path) -> bool:
-    return path.suffix.lower() not in _SCANNED or bool(_MAYBE.search(path.read_bytes()))
+    if path.suffix.lower() not in _SCANNED:
+        return True
+    text = path.read_bytes()
+    return bool(_MAYBE.search(text) or _BOOLEAN.search(text))
 
 
 def load_store(files, progress=None) -> tuple[ox.Store, dict]:
@@ -57,10 +62,11 @@ def load_store(files, progress=None) -> tuple[ox.Store, dict]:
             quads = parse_file(path)  # DataError naming the line
             for i, quad in enumerate(quads):
                 o = quad.object
-                if isinstance(o, ox.Literal) and o.datatype.value in _NAMES:
+                ours = written_literal(o.datatype.value, o.value) if isinstance(o, ox.Literal) else None
+                if ours is not None:
                     found.setdefault(o.datatype.value, path)
-                    written = ox.Literal(o.value, datatype=ox.NamedNode(AS_WRITTEN + o.datatype.value[len(XSD):]))
-                    quads[i] = ox.Quad(quad.subject, quad.predicate, written, quad.graph_name)
+                    quads[i] = ox.Quad(quad.subject, quad.predicate, ox.Literal(o.value, datatype=ox.NamedNode(ours)),
+                                       quad.graph_name)
             store.bulk_extend(quads)
         if progress:
             progress(n, len(files), path)

@@ -15,7 +15,6 @@ import rdflib
 from rdflib.namespace import RDF, RDFS, SH, SKOS
 
 from ..namespaces import CR, ID
-from ..rdf.terms import canonical
 from .checks import Raw
 
 CRN = rdflib.Namespace(CR)
@@ -296,7 +295,7 @@ def result_dicts(raws, shapes: rdflib.Graph, data) -> list[dict]:
     codes = _Codes(data)
     out = []
     for raw in raws:
-        focus, value, shape, severity = raw.focus, canonical(raw.value), raw.shape, raw.severity
+        focus, value, shape, severity = raw.focus, raw.value, raw.shape, raw.severity
         path = _path_text(shapes, data, raw.path, focus, value)
         found = codes.of(focus)
         this = found[0] if codes.notation(focus) else short_name(focus)

@@ -17,6 +17,9 @@ INTEGER_RANGES = {
     "unsignedShort": (0, 2**16 - 1), "unsignedByte": (0, 255),
 }
 RETYPED = (*INTEGER_RANGES, "dateTimeStamp")
+# Written in another form than the store's ("1"^^xsd:boolean, stored as "true"): loaded as
+# written when so written, so that sh:in and sh:hasValue compare terms as written.
+RELEXED = {XSD.boolean: ("true", "false")}
 
 
 def as_written(datatype) -> rdflib.URIRef | None:
@@ -24,6 +27,16 @@ def as_written(datatype) -> rdflib.URIRef | None:
     text = str(datatype)
     if text.startswith(str(XSD)) and text[len(str(XSD)):] in RETYPED:
         return rdflib.URIRef(AS_WRITTEN + text[len(str(XSD)):])
+    return None
+
+
+def written_literal(datatype: str, lexical: str) -> str | None:
+    """Our datatype IRI for a literal the store would not keep as written, else None."""
+    if datatype.startswith(str(XSD)) and datatype[len(str(XSD)):] in RETYPED:
+        return AS_WRITTEN + datatype[len(str(XSD)):]
+    kept = RELEXED.get(rdflib.URIRef(datatype))
+    if kept is not None and lexical not in kept:
+        return AS_WRITTEN + datatype[len(str(XSD)):]
     return None
 
 

@@ -64,7 +64,7 @@ CASES = [
           ("c", EX + "q", "5", "DatatypeConstraintComponent", "Violation"),
           ("e", EX + "r", "c", "DatatypeConstraintComponent", "Violation"),
           ("f", EX + "r", "300", "DatatypeConstraintComponent", "Violation"),
-          ("i", EX + "s", "2020-01-01T00:00:00+00:00", "DatatypeConstraintComponent", "Violation")},
+          ("i", EX + "s", "2020-01-01T00:00:00Z", "DatatypeConstraintComponent", "Violation")},
          why="literals whose datatype the store does not keep as written: loaded as written (issue 20)"),
     Case("ill-formed-literals",
          """ex:S sh:targetSubjectsOf ex:p ; sh:property [ sh:path ex:p ; sh:datatype xsd:gYear ] .
@@ -80,7 +80,7 @@ CASES = [
     Case("in-literal-term-equality",
          """ex:S sh:targetSubjectsOf ex:p ; sh:property [ sh:path ex:p ; sh:in ( "1.0"^^xsd:decimal ) ] .""",
          """ex:a ex:p "1.00"^^xsd:decimal . ex:b ex:p "1.0"^^xsd:decimal .""",
-         {("a", EX + "p", "1", "InConstraintComponent", "Violation")}, fallback=True,
+         {("a", EX + "p", "1.00", "InConstraintComponent", "Violation")}, fallback=True,
          why="sh:in of typed literals: term equality on the form as written"),
     Case("deactivated-node-shape",
          """ex:D sh:targetNode ex:a ; sh:deactivated true ; sh:property [ sh:path ex:p ; sh:minCount 1 ] .""",
