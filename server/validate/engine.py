@@ -51,7 +51,7 @@ from ..rdf.terms import to_rdflib
 from ..store.oxigraph import OxigraphStore
 from . import ENGINES
 from .checks import run_check
-from .lexical import as_written, load_store
+from .lexical import as_written, load_store, retyped_literals
 from .lexical import reason as lexical_reason
 from .pyshacl_patch import run_pyshacl
 from .report import Report, raw_results, result_dicts, results_graph, rule_count
@@ -63,7 +63,7 @@ from .store_graph import StoreGraph
 
 
 def validate(data_paths=None, shape_paths=None, settings=None, strict=False, progress=None,
-             engine="fast", store=None, jobs=1, keep=None) -> Report:
+             engine="fast", store=None, jobs=1, keep=None, written=()) -> Report:
     """Validate data against shapes; see the module docstring. `progress(n, total, item)`
     is called per file read and, on the fast path, per rule checked.
 
@@ -74,7 +74,9 @@ def validate(data_paths=None, shape_paths=None, settings=None, strict=False, pro
     list the engine appends the data it loaded to (the fast path's store, pySHACL's rdflib
     graph), for a caller that exits without freeing it (a 1M-triple store takes ~0.7 s to
     free) or that reads the report's blank nodes in it. "fast-only" is the fast path that
-    never falls back: a shape it cannot translate is a ConfigError naming it."""
+    never falls back: a shape it cannot translate is a ConfigError naming it. `written`: the
+    files `store` was loaded from; when they hold literals the store keeps in another form
+    ("5"^^xsd:int as an xsd:integer), every shape is checked by pySHACL on those files."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown validation engine {engine!r}; use one of {', '.join(ENGINES)}")
     settings = cfg.resolve(settings)
@@ -90,7 +92,7 @@ def validate(data_paths=None, shape_paths=None, settings=None, strict=False, pro
     if engine == "pyshacl":
         return _validate_pyshacl(data_files, shape_files, strict, progress, keep)
     return _validate_fast(data_files, shape_files, settings, strict, progress, store, jobs, keep,
-                          fallback_allowed=engine == "fast")
+                          fallback_allowed=engine == "fast", written=written)
 
 
 _shapes_lock = threading.Lock()
@@ -154,7 +156,7 @@ def _validate_pyshacl(data_files, shape_files, strict, progress, keep=None) -> R
 
 
 def _validate_fast(data_files, shape_files, settings, strict, progress, store, jobs=1, keep=None,
-                   fallback_allowed=True) -> Report:
+                   fallback_allowed=True, written=()) -> Report:
     files = [] if store is not None else list(data_files)
     total_files = len(files) + len(shape_files)
     own_store = store is None
@@ -167,6 +169,11 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store, j
             keep.append(store)
     shapes, checks, fallback = _shapes(shape_files, progress, len(files), total_files)
     fallback = dict(fallback)
+    changed = retyped_literals(written) if not own_store and written else {}
+    if changed:  # a store loaded without them as written
+        why = lexical_reason(changed).split(": loaded as written")[0] + ": checked by pySHACL"
+        fallback.update({shape: why for shape in top_level_shapes(shapes)})
+        files = list(written)
     triples = len(store)
     # SHACL-SPARQL would read literals loaded as written under our datatypes: pySHACL checks it
     moved = {c.shape: lexical_reason(retyped) for c in checks if c.sparql} if retyped else {}

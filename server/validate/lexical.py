@@ -73,6 +73,19 @@ def load_store(files, progress=None) -> tuple[ox.Store, dict]:
     return store, found
 
 
+def retyped_literals(files) -> dict:
+    """{datatype IRI: first file} of the literals of the files that a store loaded without
+    load_store (the conformance gate's) keeps in another form."""
+    found = {}
+    for path in map(Path, files):
+        if path.is_file() and _maybe(path):
+            for quad in parse_file(path):
+                o = quad.object
+                if isinstance(o, ox.Literal) and written_literal(o.datatype.value, o.value) is not None:
+                    found.setdefault(o.datatype.value, path)
+    return found
+
+
 def as_written(raws, files, extra=()) -> list:
     """Raw results with literals the store changed ("4"^^xsd:decimal) put back as the files
     (or `extra`, literals of the shapes) write them, where one form in the files has that

@@ -256,3 +256,21 @@ def test_retyped_literals_found_however_written(tmp_path, text):
     assert retyped(path)
     path.write_text(text.replace("#int>", "#integer>").replace("x:unsignedByte", "x:integer") + "\n")
     assert not retyped(path)
+
+
+def test_conformance_gate_reads_retyped_literals_as_written(tmp_path):
+    """The gate validates a store it did not load: "5"^^xsd:int is an xsd:integer there.
+    Given the files, it checks them as written (pySHACL), so valid data passes and a
+    "300"^^xsd:byte is refused, naming the shape."""
+    from server.errors import NotConforming
+    from server.rdf.parsing import load_store
+    from server.validate.conformance import check_conformance
+
+    shapes = tmp_path / "int.shapes.ttl"
+    shapes.write_text(HEAD + "ex:S sh:targetSubjectsOf ex:p ; sh:property [ sh:path ex:p ; sh:datatype xsd:int ] .\n")
+    data = tmp_path / "data.ttl"
+    data.write_text(HEAD + 'ex:a ex:p "5"^^xsd:int .\n')
+    check_conformance(load_store([data]), [shapes], [data])
+    data.write_text(HEAD + 'ex:a ex:p "5"^^xsd:int . ex:b ex:p "300"^^xsd:byte .\n')
+    with pytest.raises(NotConforming, match="example.org/b"):
+        check_conformance(load_store([data]), [shapes], [data])
