@@ -26,11 +26,13 @@ Two engines, one report:
   passes the number of CPUs (--jobs).
 
 Every file is first read by Oxigraph, whose errors name file and line (DataError, exit 2);
-the fast path loads it straight into its store (no Python object per triple). pySHACL's data is parsed again by rdflib: data and shapes must come
-from one parser, since Oxigraph types plain literals xsd:string and rdflib does not (the
-fast path reads results back as rdflib terms without that type). Oxigraph also stores
-valid numbers and dates by value ("-1.00"^^xsd:decimal reads back as "-1"), so both
-engines' reports show literal values in that canonical form.
+the fast path loads it straight into its store (no Python object per triple), but for the
+literals the store would retype ("5"^^xsd:int), which server/validate/lexical.py loads as
+written. pySHACL's data is parsed again by rdflib: data and shapes must come from one
+parser, since Oxigraph types plain literals xsd:string and rdflib does not (the fast path
+reads results back as rdflib terms without that type); rdflib reads them with literals as
+written. Oxigraph stores valid numbers and dates by value ("-1.00"^^xsd:decimal reads back
+as "-1"): a result's literal is put back as the files write it (lexical.as_written).
 
 
 `report_for(settings)` memoises the report of the served data for the web view.

@@ -6,17 +6,19 @@ store's engine does the joins (measurements.md: 1M triples in ~10 s instead of h
 Constraints on the focus node as a whole (counts, sh:hasValue) of all shapes with the same
 target are tested in one more SELECT, one pass over those focus nodes.
 
-SHACL Core is translated by server/validate/compile.py. SHACL-SPARQL: sh:sparql SELECT
-constraints with sh:prefixes and $PATH, the target joined at the head of the outer WHERE
-group (pre-binding of $this) and of every inner group that reads $this in an expression;
-sh:deactivated, sh:severity, sh:message with {?var}/{$var} filled in as pySHACL does (a
-SHACL Core constraint without sh:message gets a default one, compile.default_message).
+SHACL Core is translated by server/validate/compile.py; SHACL-SPARQL (sh:sparql
+constraints and SPARQL-based constraint components, pre-binding by rewriting) by
+server/validate/sparql_constraints.py. sh:deactivated, sh:severity, sh:message with
+{?var}/{$var} filled in as pySHACL does (a SHACL Core constraint without sh:message gets a
+default one, vocabulary.default_message). The property shapes of a property shape validate
+the values of its path.
 
-A shape using anything else (sh:closed, qualified shapes, $currentShape, a SELECT with
-GROUP BY or a sub-SELECT, VALUES, a parameter of a SPARQL-based constraint component,
-sh:property of a property shape, ...) raises Unsupported while compiling, and the caller
-checks that shape with pySHACL instead, saying so in the report. A SHACL-SPARQL query
-that does not parse (an undeclared prefix) is an error of the shapes (ConfigError).
+A shape using anything else (a count above 3 in a nested shape, a SHACL-SPARQL query with
+GROUP BY, LIMIT or a sub-SELECT *, a SPARQL-based component in a nested shape, an ASK-based
+sh:sparql, ...) raises Unsupported while compiling, and the caller checks that shape with
+pySHACL instead, saying so in the report. A SHACL-SPARQL query that does not parse (an
+undeclared prefix) or that SHACL forbids (MINUS, SERVICE, VALUES) is an error of the
+shapes (ConfigError).
 """
 
 import rdflib
