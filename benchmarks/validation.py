@@ -1,6 +1,8 @@
 """Validation time: `coderef validate` (the fast path: shapes as SPARQL on Oxigraph) against
-pySHACL (`--engine pyshacl`, the reference), both run as the command a person types, on the
-same files, with the same report compared result by result.
+pySHACL (`--engine pyshacl`, the reference) and pyrudof (rudof, the Rust engine:
+benchmarks/rudof_validate.py), each run as a command, on the same files, with the same
+report compared result by result (pyrudof on severity, focus, path, value and constraint
+component: its messages and shapes are not written as ours).
 
 Data sets: the shipped reference alone, then the reference with a synthetic graph of
 benchmarks/generate.py at each size, with --violations of every kind the generator injects
@@ -8,12 +10,13 @@ benchmarks/generate.py at each size, with --violations of every kind the generat
 ROOT of its own (generate.make_root), validated by `coderef validate --root ROOT`.
 
 pySHACL's time grows faster than the graph (it runs each SHACL-SPARQL query once per focus
-node): it is run only while its time, extrapolated from the runs before (a power law through
-the last two, or the square from one), stays under --pyshacl-cap seconds, and killed at the
-cap; beyond, the table says "not run" with the extrapolation, marked as an estimate.
+node), and so does pyrudof's: each is run only while its time, extrapolated from its runs
+before (a power law through the last two, or the square from one), stays under
+--pyshacl-cap (--pyrudof-cap) seconds, and killed at the cap; beyond, the table says "not
+run" with the extrapolation, marked as an estimate.
 Tables on stdout, progress on stderr; figures, never a test.
 
-    .venv/bin/python benchmarks/validation.py [--sizes 10k 100k 1m] [--runs 3] [--pyshacl-cap 900]
+    .venv/bin/python benchmarks/validation.py [--sizes 10k 100k 1m] [--runs 3] [--pyshacl-cap 900] [--pyrudof-cap S]
 """
 
 import argparse
@@ -35,6 +38,7 @@ sys.path[:0] = [str(REPO), str(HERE)]
 import generate  # noqa: E402
 
 KEY = ("severity", "focus", "path", "value", "shape", "message")
+RUDOF_KEY = ("severity", "focus", "path", "value", "component")
 
 
 def say(*parts):
@@ -45,7 +49,10 @@ def run_validate(root: Path, engine: str, cap: float | None = None, jobs: int | 
     """`coderef validate --root ROOT --format json` in a process of its own: wall seconds, peak
     RSS (the largest of it and its forked workers), exit code and the JSON report; or
     {"timeout": cap} when it was killed at the cap."""
-    cmd = [sys.executable, "-m", "server.cli", "validate", "--root", str(root), "--format", "json", "--engine", engine]
+    if engine == "pyrudof":
+        cmd = [sys.executable, str(HERE / "rudof_validate.py"), str(root)]
+    else:
+        cmd = [sys.executable, "-m", "server.cli", "validate", "--root", str(root), "--format", "json", "--engine", engine]
     if jobs:
         cmd += ["--jobs", str(jobs)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CODEREF_")}
@@ -89,9 +96,9 @@ def tree_peak_mb(pid: int) -> float:
     return max([peak, *(tree_peak_mb(int(c)) for c in children)])
 
 
-def results(report: dict) -> Counter:
+def results(report: dict, key=KEY) -> Counter:
     """The report's results as a multiset, as the differential test compares them."""
-    return Counter(tuple(r[k] for k in KEY) for r in report["results"])
+    return Counter(tuple(r[k] for k in key) for r in report["results"])
 
 
 def estimate(points: list, triples: int) -> float | None:
@@ -109,9 +116,9 @@ def estimate(points: list, triples: int) -> float | None:
 
 
 def measure(name: str, root: Path, runs: int, cap: float, points: list, jobs: int | None = None,
-            triples_hint: int | None = None) -> dict:
-    """One data set: the fast path `runs` times (median), pySHACL once when feasible."""
-    row = {"name": name, "fast": [], "pyshacl": None}
+            triples_hint: int | None = None, rudof_cap: float | None = None, rudof_points: list | None = None) -> dict:
+    """One data set: the fast path `runs` times (median), pySHACL and pyrudof once each when feasible."""
+    row = {"name": name, "fast": [], "pyshacl": None, "pyrudof": None}
     for n in range(runs):
         say(f"  coderef validate ({n + 1}/{runs})")
         row["fast"].append(run_validate(root, "fast", jobs=jobs))
@@ -126,20 +133,26 @@ def measure(name: str, root: Path, runs: int, cap: float, points: list, jobs: in
     row["counts"] = report["counts"]
     row["fast_s"] = statistics.median(r["s"] for r in row["fast"])
     row["fast_rss"] = max(r["rss_mb"] for r in row["fast"])
-    guess = estimate(points, report["triples"])
-    row["pyshacl_estimate"] = guess
-    if cap <= 0:
-        row["pyshacl"] = {"skipped": "not run (--pyshacl-cap 0)"}
-    elif guess is not None and guess > cap:
-        row["pyshacl"] = {"skipped": f"not run (est. {_duration(guess)} > cap {cap:.0f} s)"}
-    else:
-        say(f"  coderef validate --engine pyshacl (cap {cap:.0f} s)")
-        ref = run_validate(root, "pyshacl", cap=cap)
-        row["pyshacl"] = ref
-        if "report" in ref:
-            points.append((report["triples"], ref["s"]))
-            row["identical"] = results(ref["report"]) == results(report)
-            row["pyshacl_results"] = len(ref["report"]["results"])
+    for engine, limit, seen, key in (("pyshacl", cap, points, KEY),
+                                     ("pyrudof", cap if rudof_cap is None else rudof_cap,
+                                      [] if rudof_points is None else rudof_points, RUDOF_KEY)):
+        guess = estimate(seen, report["triples"])
+        row[f"{engine}_estimate"] = guess
+        if limit <= 0:
+            row[engine] = {"skipped": f"not run (--{engine}-cap 0)"}
+        elif guess is not None and guess > limit:
+            row[engine] = {"skipped": f"not run (est. {_duration(guess)} > cap {limit:.0f} s)"}
+        else:
+            say(f"  {engine} (cap {limit:.0f} s)")
+            ref = run_validate(root, engine, cap=limit)
+            row[engine] = ref
+            if "report" in ref:
+                seen.append((report["triples"], ref["s"]))
+                ref["identical"] = results(ref["report"], key) == results(report, key)
+                ref["results"] = len(ref["report"]["results"])
+    ref = row["pyshacl"]
+    if "report" in ref:  # the names benchmarks/run.py reads
+        row["identical"], row["pyshacl_results"] = ref["identical"], ref["results"]
     return row
 
 
@@ -151,31 +164,35 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s"
 
 
+def _cells(r: dict, engine: str) -> list:
+    """s, peak MB, results, identical, / fast of one reference engine's run."""
+    ref = r[engine] or {}
+    if "report" in ref:
+        return [f"{ref['s']:.1f}", f"{ref['rss_mb']:.0f}", str(ref["results"]), "yes" if ref["identical"] else "**NO**",
+                f"{ref['s'] / r['fast_s']:.0f}x"]
+    why = ref.get("skipped") or (f"not run (over {ref['timeout']:.0f} s)" if "timeout" in ref
+                                 else f"failed: {ref.get('error', '?')}")
+    est = r.get(f"{engine}_estimate")
+    return [why, "", "", "", f"~{est / r['fast_s']:.0f}x (est.)" if est else ""]
+
+
 def table(rows: list, runs: int) -> str:
     lines = [
         f"`coderef validate --root ROOT --format json` as a command (wall seconds: the median of {runs} "
-        "for the fast path, one run of pySHACL; peak RSS of the largest process)\n",
-        "| data set | triples | results | fast s | fast peak MB | pySHACL s | pySHACL results | identical | pySHACL / fast |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "for the fast path, one run of pySHACL and of pyrudof; peak RSS of the largest process; "
+        "pyrudof's results compared on severity, focus, path, value and constraint component)\n",
+        "| data set | triples | results | fast s | fast peak MB | pySHACL s | pySHACL MB | pySHACL results | identical "
+        "| pySHACL / fast | pyrudof s | pyrudof MB | pyrudof results | identical | pyrudof / fast |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if "fast_s" not in r:
             problem = r["fast"][-1].get("error") or "timed out"
-            lines.append(f"| {r['name']} | | | failed: {problem} | | | | | |")
+            lines.append(f"| {r['name']} | | | failed: {problem} |" + " |" * 11)
             continue
-        ref = r["pyshacl"] or {}
-        if "report" in ref:
-            ref_s, ref_n = f"{ref['s']:.1f}", str(r["pyshacl_results"])
-            identical = "yes" if r["identical"] else "**NO**"
-            ratio = f"{ref['s'] / r['fast_s']:.0f}x"
-        else:
-            ref_s = ref.get("skipped") or (f"not run (over {ref['timeout']:.0f} s)" if "timeout" in ref
-                                            else f"failed: {ref.get('error', '?')}")
-            ref_n, identical = "", ""
-            est = r.get("pyshacl_estimate")
-            ratio = f"~{est / r['fast_s']:.0f}x (est.)" if est else ""
+        cells = [*_cells(r, "pyshacl"), *_cells(r, "pyrudof")]
         lines.append(f"| {r['name']} | {r['triples']:,} | {r['results']} | {r['fast_s']:.2f} | {r['fast_rss']:.0f} | "
-                     f"{ref_s} | {ref_n} | {identical} | {ratio} |")
+                     + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -185,12 +202,13 @@ def main(argv=None):
     parser.add_argument("--runs", type=int, default=3, help="runs of the fast path per data set (median)")
     parser.add_argument("--violations", type=int, default=3, help="violations of each kind injected in the synthetic graphs")
     parser.add_argument("--pyshacl-cap", type=float, default=900, help="seconds pySHACL may take (0: never run it)")
+    parser.add_argument("--pyrudof-cap", type=float, help="seconds pyrudof may take (default: --pyshacl-cap; 0: never)")
     parser.add_argument("--jobs", type=int, help="coderef validate --jobs (default: its own, the CPUs)")
     parser.add_argument("--extra", action="append", default=[], metavar="LABEL=FILE",
                         help="another data set: the reference with FILE in data/modules/")
     parser.add_argument("--no-shipped", action="store_true", help="skip the shipped reference on its own")
     args = parser.parse_args(argv)
-    rows, points = [], []
+    rows, points, rudof_points = [], [], []
     with tempfile.TemporaryDirectory(prefix="coderef-validation-") as tmp:
         work = Path(tmp)
         sets = [] if args.no_shipped else [("shipped reference", None)]
@@ -207,7 +225,8 @@ def main(argv=None):
             folder = work / f"set-{n}"
             folder.mkdir()
             root = generate.make_root(folder, *([path] if path else []))
-            rows.append(measure(name, root, max(args.runs, 1), args.pyshacl_cap, points, args.jobs))
+            rows.append(measure(name, root, max(args.runs, 1), args.pyshacl_cap, points, args.jobs,
+                                rudof_cap=args.pyrudof_cap, rudof_points=rudof_points))
     print(table(rows, max(args.runs, 1)), flush=True)
     return rows
 

@@ -37,7 +37,7 @@ def cmd_validate(args) -> int:
     )
     args.exit_at_once = bool(keep)
     if tty:
-        where = "" if args.paths or not settings.get("SPARQL_ENDPOINT") or args.engine != "fast" else f" at {report.files[0]}"
+        where = "" if args.paths or not settings.get("SPARQL_ENDPOINT") or args.engine == "pyshacl" else f" at {report.files[0]}"
         sys.stderr.write(f"validated {report.triples:,} triples{where} against {report.shapes} rules ({report.engine})\n")
     emit(args.format, {"json": lambda: report.to_json(indent=2) + "\n", "turtle": report.to_turtle,
                        "text": report.to_text})
@@ -57,7 +57,8 @@ def register_validate(sub, common) -> None:
     p.add_argument("--strict", action="store_true", help="warnings also fail (exit 1)")
     p.add_argument("--engine", choices=ENGINES, default="fast",
                    help="fast: the shapes as SPARQL on Oxigraph, or on $CODEREF_SPARQL_ENDPOINT when no PATH "
-                   "is given (default); pyshacl: the reference engine, slower")
+                   "is given (default); fast-only: the same, but a shape it cannot translate is an error (exit 2) "
+                   "instead of being checked by pySHACL; pyshacl: the reference engine, slower")
     p.add_argument("--jobs", type=int, default=_cpus(), metavar="N",
                    help="check the rules of a large graph (100k triples or more) read from files in N "
                    "processes (default: the number of CPUs, here %(default)s)")

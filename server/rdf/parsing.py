@@ -20,6 +20,11 @@ _FORMATS = {
 }
 
 
+def base_iri(path) -> str:
+    """The base of a file's relative IRIs (`<>`, `<#x>`): its file: URI, as rdflib takes it."""
+    return Path(path).resolve().as_uri()
+
+
 def rdf_format(path: Path):
     try:
         return _FORMATS[path.suffix.lower()]
@@ -33,7 +38,7 @@ def parse_file(path) -> list:
     if not path.is_file():
         raise DataError(path, None, "no such file")
     try:
-        return list(ox.parse(path=str(path), format=rdf_format(path)))
+        return list(ox.parse(path=str(path), format=rdf_format(path), base_iri=base_iri(path)))
     except SyntaxError as err:
         message = str(err)
         # pyoxigraph appends "(file, line N)"; the DataError prefix already says it.
@@ -69,7 +74,7 @@ def load_store(paths, progress=None) -> ox.Store:
         if not path.is_file():
             raise DataError(path, None, "no such file")
         try:
-            store.bulk_load(path=str(path), format=rdf_format(path))
+            store.bulk_load(path=str(path), format=rdf_format(path), base_iri=base_iri(path))
         except (SyntaxError, UnicodeDecodeError, OSError):
             parse_file(path)  # raises the DataError naming the line
             raise

@@ -10,7 +10,11 @@ from dataclasses import dataclass, field
 
 import rdflib
 
-from ..rdf.terms import rdflib_sparql, to_rdflib
+from ..rdf.terms import rdflib_sparql
+from ..rdf.terms import to_rdflib as _to_rdflib
+from .vocabulary import from_written
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
 class Unsupported(Exception):
@@ -38,6 +42,8 @@ class Check:
     # per ?_k of a SHACL Core check: {k: (component, default message)}
     component: rdflib.URIRef | None = None
     components: dict = field(default_factory=dict)
+    # the parameters of a SPARQL-based constraint component, for its messages' {$name}
+    fixed: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,15 @@ class Raw:
     severity: rdflib.URIRef
     messages: tuple
     component: rdflib.URIRef | None = None
+
+
+def to_rdflib(term: dict):
+    """A SPARQL JSON term of a result as rdflib's, the literal as the store gives it (rdflib
+    would read "none"^^xsd:boolean as false) and an as-written one with its XSD datatype."""
+    if term["type"] == "literal" and term.get("datatype"):
+        datatype = None if term["datatype"] == XSD_STRING else rdflib.URIRef(term["datatype"])
+        return from_written(rdflib.Literal(term["value"], datatype=datatype, normalize=False))
+    return _to_rdflib(term)
 
 
 def to_sparql(term) -> str:
@@ -94,7 +109,8 @@ def run_check(check: Check, select) -> list[Raw]:
             value = to_rdflib(row["value"]) if "value" in row else None
             made, default = check.components.get(int(row["_k"]["value"]), (None, "")) if "_k" in row else (None, "")
             messages = tuple(str(m) for m in check.messages) or ((default,) if default else ())
-            out.append(Raw(focus, check.path, value, check.shape, check.severity, messages, made))
+            path = to_rdflib(row["_path"]) if "_path" in row else check.path  # sh:closed: the predicate
+            out.append(Raw(focus, path, value, check.shape, check.severity, messages, made))
         return out
     seen = set()
     for row in rows:
@@ -109,7 +125,7 @@ def run_check(check: Check, select) -> list[Raw]:
         seen.add(key)
         if v is None and not check.is_property:
             v = focus
-        fdict = dict(bound)
+        fdict = {**check.fixed, **bound}
         for name, term in (("this", t), ("path", p), ("value", v)):
             if term is not None:
                 fdict[name] = term

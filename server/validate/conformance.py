@@ -23,8 +23,7 @@ def check_conformance(store: ox.Store, shapes, paths=(), progress=None) -> None:
     shapes = list(shapes)
     if not shapes:
         return
-    report = validate(shape_paths=shapes, store=OxigraphStore(store),
-                      progress=progress)
+    report = validate(shape_paths=shapes, store=OxigraphStore(store), progress=progress, written=paths)
     violations = [r for r in report.results if r["severity"] == "Violation"]
     if not violations:
         return

@@ -26,11 +26,13 @@ Two engines, one report:
   passes the number of CPUs (--jobs).
 
 Every file is first read by Oxigraph, whose errors name file and line (DataError, exit 2);
-the fast path loads it straight into its store (no Python object per triple). pySHACL's data is parsed again by rdflib: data and shapes must come
-from one parser, since Oxigraph types plain literals xsd:string and rdflib does not (the
-fast path reads results back as rdflib terms without that type). Oxigraph also stores
-valid numbers and dates by value ("-1.00"^^xsd:decimal reads back as "-1"), so both
-engines' reports show literal values in that canonical form.
+the fast path loads it straight into its store (no Python object per triple), but for the
+literals the store would retype ("5"^^xsd:int), which server/validate/lexical.py loads as
+written. pySHACL's data is parsed again by rdflib: data and shapes must come from one
+parser, since Oxigraph types plain literals xsd:string and rdflib does not (the fast path
+reads results back as rdflib terms without that type); rdflib reads them with literals as
+written. Oxigraph stores valid numbers and dates by value ("-1.00"^^xsd:decimal reads back
+as "-1"): a result's literal is put back as the files write it (lexical.as_written).
 
 
 `report_for(settings)` memoises the report of the served data for the web view.
@@ -39,29 +41,31 @@ engines' reports show literal values in that canonical form.
 import multiprocessing
 import threading
 
+import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
 from .. import config as cfg
 from ..errors import ConfigError
 from ..files import fingerprint
-from ..rdf.parsing import expand, load_graph, load_store
+from ..rdf.parsing import base_iri, expand, load_graph, rdf_format
 from ..rdf.terms import to_rdflib
 from ..store.oxigraph import OxigraphStore
 from . import ENGINES
 from .checks import run_check
+from .lexical import as_written, load_store, retyped_literals
 from .lexical import reason as lexical_reason
-from .lexical import retyped_literals
 from .pyshacl_patch import run_pyshacl
 from .report import Report, raw_results, result_dicts, results_graph, rule_count
 from .shapes import compile_shapes, top_level_shapes
+from .sparql_constraints import SHAPES_GRAPH
 from .store_graph import StoreGraph
 
 # ------------------------------------------------------------------ validate
 
 
 def validate(data_paths=None, shape_paths=None, settings=None, strict=False, progress=None,
-             engine="fast", store=None, jobs=1, keep=None) -> Report:
+             engine="fast", store=None, jobs=1, keep=None, written=()) -> Report:
     """Validate data against shapes; see the module docstring. `progress(n, total, item)`
     is called per file read and, on the fast path, per rule checked.
 
@@ -69,8 +73,12 @@ def validate(data_paths=None, shape_paths=None, settings=None, strict=False, pro
     cannot translate) or "pyshacl" (the reference). `store`: validate the data of this
     store (anything with `select`) instead of files; without it and without data_paths,
     the fast path validates the configured SPARQL endpoint when there is one. `keep`: a
-    list the fast path appends the store it loaded to, for a caller that exits without
-    freeing it (a 1M-triple store takes ~0.7 s to free)."""
+    list the engine appends the data it loaded to (the fast path's store, pySHACL's rdflib
+    graph), for a caller that exits without freeing it (a 1M-triple store takes ~0.7 s to
+    free) or that reads the report's blank nodes in it. "fast-only" is the fast path that
+    never falls back: a shape it cannot translate is a ConfigError naming it. `written`: the
+    files `store` was loaded from; when they hold literals the store keeps in another form
+    ("5"^^xsd:int as an xsd:integer), every shape is checked by pySHACL on those files."""
     if engine not in ENGINES:
         raise ConfigError(f"unknown validation engine {engine!r}; use one of {', '.join(ENGINES)}")
     settings = cfg.resolve(settings)
@@ -79,16 +87,30 @@ def validate(data_paths=None, shape_paths=None, settings=None, strict=False, pro
     shape_files = cfg.shape_files(settings) if shape_paths is None else expand(shape_paths)
     if not shape_files:
         raise ConfigError(f"no shapes to validate against (looked in {cfg.folder(settings, 'SHAPES_DIR')})")
-    if engine == "fast" and store is None and data_paths is None and settings.get("SPARQL_ENDPOINT"):
+    if engine != "pyshacl" and store is None and data_paths is None and settings.get("SPARQL_ENDPOINT"):
         from ..store.remote import RemoteStore  # noqa: PLC0415 (SPARQLWrapper only when used)
 
         store = RemoteStore(settings)
     if engine == "pyshacl":
-        return _validate_pyshacl(data_files, shape_files, strict, progress)
-    return _validate_fast(data_files, shape_files, settings, strict, progress, store, jobs, keep)
+        return _validate_pyshacl(data_files, shape_files, strict, progress, keep)
+    return _validate_fast(data_files, shape_files, settings, strict, progress, store, jobs, keep,
+                          fallback_allowed=engine == "fast", written=written)
 
 
 _shapes_lock = threading.Lock()
+_parse_lock = threading.Lock()
+
+
+def _load_as_written(files, progress=None) -> rdflib.Graph:
+    """An rdflib graph of the files with every literal as written: rdflib would otherwise
+    rewrite some ("1"^^xsd:boolean as "true", which sh:uniqueLang must not take for true;
+    "2011-01-01"^^xsd:dateTime as midnight), and the report shows values as written."""
+    with _parse_lock:
+        normalize, rdflib.NORMALIZE_LITERALS = rdflib.NORMALIZE_LITERALS, False
+        try:
+            return load_graph(files, progress)
+        finally:
+            rdflib.NORMALIZE_LITERALS = normalize
 _shapes_cache: dict = {}
 
 
@@ -100,7 +122,7 @@ def _shapes(shape_files, progress=None, offset=0, total=0):
     with _shapes_lock:
         cached = _shapes_cache.get(key)
     if cached is None:
-        shapes = load_graph(shape_files)
+        shapes = _load_as_written(shape_files)
         try:
             cached = (shapes, *compile_shapes(shapes))
         except ConfigError as err:  # a shape that is in error: name the files it came from
@@ -115,10 +137,12 @@ def _shapes(shape_files, progress=None, offset=0, total=0):
     return cached
 
 
-def _validate_pyshacl(data_files, shape_files, strict, progress) -> Report:
+def _validate_pyshacl(data_files, shape_files, strict, progress, keep=None) -> Report:
     files = [*data_files, *shape_files]
     step = (lambda n, total, item: progress(n, len(files), item)) if progress else None
-    data = load_graph(data_files, step)
+    data = _load_as_written(data_files, step)
+    if keep is not None:
+        keep.append(data)
     shapes, _, _ = _shapes(shape_files, progress, len(data_files), len(files))
     triples = len(data)  # before pySHACL, which may add to the graph it validates in place
     pyshacl_graph = run_pyshacl(data, shapes, shape_files)
@@ -133,22 +157,45 @@ def _validate_pyshacl(data_files, shape_files, strict, progress) -> Report:
     )
 
 
-def _validate_fast(data_files, shape_files, settings, strict, progress, store, jobs=1, keep=None) -> Report:
+def _validate_fast(data_files, shape_files, settings, strict, progress, store, jobs=1, keep=None,
+                   fallback_allowed=True, written=()) -> Report:
     files = [] if store is not None else list(data_files)
     total_files = len(files) + len(shape_files)
     own_store = store is None
+    retyped = {}
     if own_store:
         step = (lambda n, total, item: progress(n, total_files, item)) if progress else None
-        store = OxigraphStore(load_store(files, step), settings)
+        loaded, retyped = load_store(files, step)
+        store = OxigraphStore(loaded, settings)
         if keep is not None:
             keep.append(store)
     shapes, checks, fallback = _shapes(shape_files, progress, len(files), total_files)
-    retyped = retyped_literals(files)
-    if retyped:  # the store's literals are not those of the files: every shape on pySHACL
-        why = lexical_reason(retyped)
-        checks, fallback = [], {shape: why for shape in top_level_shapes(shapes)}
-
+    fallback = dict(fallback)
+    changed = retyped_literals(written) if not own_store and written else {}
+    if changed:  # a store loaded without them as written
+        why = lexical_reason(changed).split(": loaded as written")[0] + ": checked by pySHACL"
+        fallback.update({shape: why for shape in top_level_shapes(shapes)})
+        files = list(written)
     triples = len(store)
+    # SHACL-SPARQL would read literals loaded as written under our datatypes: pySHACL checks it
+    moved = {c.shape: lexical_reason(retyped) for c in checks if c.sparql} if retyped else {}
+    if any(SHAPES_GRAPH in c.query for c in checks):
+        if own_store:
+            for path in shape_files:  # $shapesGraph: the shapes, in a graph of the store
+                store.store.bulk_load(path=str(path), format=rdf_format(path), base_iri=base_iri(path),
+                                      to_graph=ox.NamedNode(SHAPES_GRAPH))
+        else:
+            moved.update({c.shape: "$shapesGraph, on a store this run did not load" for c in checks
+                          if SHAPES_GRAPH in c.query})
+    tops = {shape: top for top in top_level_shapes(shapes) for shape in _reached(shapes, top)}
+    for shape, why in moved.items():
+        fallback.setdefault(tops.get(shape, shape), why)
+    checks = [c for c in checks if tops.get(c.shape, c.shape) not in fallback]
+    if fallback and not fallback_allowed:
+        reasons = "; ".join(f"{shape}: {why}" for shape, why in sorted(fallback.items()))
+        raise ConfigError(f"--engine fast-only: {_plural_rules(len(fallback))} not translated to SPARQL "
+                          f"({reasons}); use --engine fast to check them with pySHACL")
+
     if own_store and jobs > 1 and len(checks) > 1 and triples >= PARALLEL_FROM and _can_fork():
         raws = _run_forked(checks, store, jobs, progress)
     else:
@@ -157,6 +204,7 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store, j
             raws += run_check(check, lambda q: store.select(q, cap=10**9).rows)
             if progress:
                 progress(n, len(checks), f"rule {check.label}")
+    raws = as_written(raws, files, [o for o in shapes.objects(None, SH.targetNode) if isinstance(o, rdflib.Literal)])
     if fallback:
         raws += _fallback(store, files, shapes, shape_files, fallback)
     where = [str(p) for p in files] or [getattr(store, "endpoint", None) or store.settings.get("SPARQL_ENDPOINT") or "store"]
@@ -170,6 +218,20 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store, j
         engine="fast",
         fallback={str(shape): reason for shape, reason in fallback.items()},
     )
+
+
+def _plural_rules(n: int) -> str:
+    return f"{n} rule" + ("" if n == 1 else "s")
+
+
+def _reached(g, top, seen=None) -> set:
+    """A top-level shape and the property shapes it holds, at any depth."""
+    seen = set() if seen is None else seen
+    if top not in seen:
+        seen.add(top)
+        for prop in g.objects(top, SH.property):
+            _reached(g, prop, seen)
+    return seen
 
 
 # Below this many triples the rules are checked in one process: forking costs more than it saves.
@@ -227,7 +289,7 @@ def _fallback(store, files, shapes, shape_files, fallback) -> list:
             for kind in (RDFS.Class, OWL.Class):  # an implicit class target
                 subset.remove((shape, RDF.type, kind))
     if files:
-        data = load_graph(files)
+        data = _load_as_written(files)
     else:
         data = rdflib.Graph()
         rows = store.select("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", cap=10**9).rows

@@ -15,7 +15,6 @@ import rdflib
 from rdflib.namespace import RDF, RDFS, SH, SKOS
 
 from ..namespaces import CR, ID
-from ..rdf.terms import canonical
 from .checks import Raw
 
 CRN = rdflib.Namespace(CR)
@@ -239,17 +238,26 @@ def raw_results(results_graph) -> list:
     return out
 
 
-def _copy_node(source: rdflib.Graph, node, target: rdflib.Graph) -> None:
-    """The triples describing a blank node (a path, a list of paths), blank nodes below it too."""
-    todo, seen = [node], set()
-    while todo:
-        n = todo.pop()
-        if n in seen or not isinstance(n, rdflib.BNode):
-            continue
-        seen.add(n)
-        for p, o in source.predicate_objects(n):
-            target.add((n, p, o))
-            todo.append(o)
+def _copy_path(source: rdflib.Graph, path, target: rdflib.Graph) -> None:
+    """The triples of a SHACL path, read as the compiler reads it: a list (a sequence), or
+    the first path property a node has; nothing else the node may carry."""
+    if not isinstance(path, rdflib.BNode):
+        return
+    if source.value(path, RDF.first) is not None:
+        node = path
+        while isinstance(node, rdflib.BNode):
+            first, rest = source.value(node, RDF.first), source.value(node, RDF.rest)
+            target.add((node, RDF.first, first))
+            target.add((node, RDF.rest, rest))
+            _copy_path(source, first, target)
+            node = rest
+        return
+    for prop in (SH.inversePath, SH.zeroOrMorePath, SH.oneOrMorePath, SH.zeroOrOnePath, SH.alternativePath):
+        inner = source.value(path, prop)
+        if inner is not None:
+            target.add((path, prop, inner))
+            _copy_path(source, inner, target)
+            return
 
 
 def results_graph(raws, shapes: rdflib.Graph | None = None) -> rdflib.Graph:
@@ -274,7 +282,7 @@ def results_graph(raws, shapes: rdflib.Graph | None = None) -> rdflib.Graph:
             g.add((node, SH.resultPath, raw.path))
         elif raw.path is not None and shapes is not None:
             g.add((node, SH.resultPath, raw.path))
-            _copy_node(shapes, raw.path, g)
+            _copy_path(shapes, raw.path, g)
         for m in raw.messages:
             g.add((node, SH.resultMessage, rdflib.Literal(m)))
     return g
@@ -287,7 +295,7 @@ def result_dicts(raws, shapes: rdflib.Graph, data) -> list[dict]:
     codes = _Codes(data)
     out = []
     for raw in raws:
-        focus, value, shape, severity = raw.focus, canonical(raw.value), raw.shape, raw.severity
+        focus, value, shape, severity = raw.focus, raw.value, raw.shape, raw.severity
         path = _path_text(shapes, data, raw.path, focus, value)
         found = codes.of(focus)
         this = found[0] if codes.notation(focus) else short_name(focus)

@@ -6,126 +6,28 @@ store's engine does the joins (measurements.md: 1M triples in ~10 s instead of h
 Constraints on the focus node as a whole (counts, sh:hasValue) of all shapes with the same
 target are tested in one more SELECT, one pass over those focus nodes.
 
-SHACL Core is translated by server/validate/compile.py. SHACL-SPARQL: sh:sparql SELECT
-constraints with sh:prefixes and $PATH, the target joined at the head of the outer WHERE
-group (pre-binding of $this) and of every inner group that reads $this in an expression;
-sh:deactivated, sh:severity, sh:message with {?var}/{$var} filled in as pySHACL does (a
-SHACL Core constraint without sh:message gets a default one, compile.default_message).
+SHACL Core is translated by server/validate/compile.py; SHACL-SPARQL (sh:sparql
+constraints and SPARQL-based constraint components, pre-binding by rewriting) by
+server/validate/sparql_constraints.py. sh:deactivated, sh:severity, sh:message with
+{?var}/{$var} filled in as pySHACL does (a SHACL Core constraint without sh:message gets a
+default one, vocabulary.default_message). The property shapes of a property shape validate
+the values of its path.
 
-A shape using anything else (sh:closed, qualified shapes, $currentShape, a SELECT with
-GROUP BY or a sub-SELECT, VALUES, a parameter of a SPARQL-based constraint component,
-sh:property of a property shape, ...) raises Unsupported while compiling, and the caller
-checks that shape with pySHACL instead, saying so in the report. A SHACL-SPARQL query
-that does not parse (an undeclared prefix) is an error of the shapes (ConfigError).
+A shape using anything else (a count above 3 in a nested shape, a SHACL-SPARQL query with
+GROUP BY, LIMIT or a sub-SELECT *, a SPARQL-based component in a nested shape, an ASK-based
+sh:sparql, ...) raises Unsupported while compiling, and the caller checks that shape with
+pySHACL instead, saying so in the report. A SHACL-SPARQL query that does not parse (an
+undeclared prefix) or that SHACL forbids (MINUS, SERVICE, VALUES) is an error of the
+shapes (ConfigError).
 """
 
-import re
-
-import pyoxigraph as ox
 import rdflib
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
-from ..errors import ConfigError
-from ..sparql.text import tokens
-from .checks import Check, FocusTest, Unsupported, to_sparql
-from .compile import Compiler, component, default_message
-
-# ------------------------------------------------------------------ SHACL-SPARQL
-
-
-def _prefixes(g: rdflib.Graph, constraint) -> str:
-    lines = []
-    for source in g.objects(constraint, SH.prefixes):
-        for decl in g.objects(source, SH.declare):
-            prefix, namespace = g.value(decl, SH.prefix), g.value(decl, SH.namespace)
-            if prefix is None or namespace is None:
-                raise Unsupported(f"sh:declare without sh:prefix or sh:namespace on {source}")
-            lines.append(f"PREFIX {prefix}: {to_sparql(rdflib.URIRef(str(namespace)))}\n")
-    return "".join(lines)
-
-
-def _sparql_query(compiler: Compiler, shape, constraint, target: str) -> tuple[str, bool]:
-    """The constraint's SELECT with the target joined first in its WHERE group; and
-    whether the query itself projects $this."""
-    g = compiler.g
-    text = str(g.value(constraint, SH.select) or "")
-    if not text:
-        raise Unsupported("sh:sparql without sh:select (ASK-based validators are not translated)")
-    if re.search(r"[$?](currentShape|shapesGraph|failure)\b", text):
-        raise Unsupported("$currentShape, $shapesGraph or ?failure")
-    path = g.value(shape, SH.path)
-    if "$PATH" in text:
-        if path is None:
-            raise Unsupported("$PATH in a node shape")
-        text = text.replace("$PATH", compiler.path(path))
-    toks = list(tokens(text))
-    words = [t[1].upper() for t in toks if t[0] == "word"]
-    # evaluated once for all focus nodes, these would mean something else than per node
-    # (a LIMIT per focus node, MINUS on a pre-bound $this, ...)
-    unsafe = {"GROUP", "LIMIT", "OFFSET", "MINUS", "SERVICE", "HAVING"} & set(words)
-    if words.count("SELECT") != 1 or unsafe:
-        raise Unsupported(f"a sub-SELECT or {', '.join(sorted(unsafe)) or 'nested SELECT'} in the SHACL-SPARQL query")
-    if "VALUES" in words:
-        # the specification forbids it; pySHACL refuses the shape, saying so
-        raise Unsupported("VALUES in the SHACL-SPARQL query")
-    select = next(i for i, t in enumerate(toks) if t[0] == "word" and t[1].upper() == "SELECT")
-    where = next((i for i in range(select, len(toks)) if toks[i][1] == "{"), None)
-    if where is None:
-        raise Unsupported("no WHERE group")
-    inner = _groups_reading_this(toks, where)
-    projection = toks[select + 1:where]
-    names = {t[1][1:] for t in projection if t[0] == "var"}
-    star = any(t[1] == "*" for t in projection)
-    projects_this = star or "this" in names
-    head = text[:toks[where][3]]
-    if not projects_this:
-        at = toks[select][3]
-        if projection and projection[0][0] == "word" and projection[0][1].upper() in ("DISTINCT", "REDUCED"):
-            at = projection[0][3]
-        head = f"{text[:at]} ?this{text[at:toks[where][3]]}"
-    tail = text[toks[where][3]:]
-    for at in sorted(inner, reverse=True):
-        at -= toks[where][3]
-        tail = f"{tail[:at]} {target} {tail[at:]}"
-    query = f"{head} {target} {tail}"
-    query = _prefixes(g, constraint) + re.sub(r"\$this\b", "?this", query)
-    try:
-        ox.Store().query(query)  # an empty store: only whether it parses
-    except SyntaxError as err:
-        words = [t[1] for t in tokens(query) if t[0] == "word"]
-        declared = {w for before, w in zip(words, words[1:]) if before.upper() == "PREFIX"}
-        missing = sorted({w.split(":")[0] + ":" for w in words if ":" in w} - declared)
-        if missing:
-            raise ConfigError(f"the SHACL-SPARQL query of {shape} uses the undeclared prefix {', '.join(missing)}: "
-                              "declare it (sh:declare) in a shape file given, under the node its sh:prefixes "
-                              "names; an ontology that only owl:imports names is not read") from None
-        raise ConfigError(f"the SHACL-SPARQL query of {shape} does not parse: {err}") from None
-    return query, projects_this
-
-
-def _groups_reading_this(toks, where: int) -> list:
-    """The offsets (just inside the brace) of the inner groups that must join the target
-    too. Joined at the head of the WHERE group, the target binds $this wherever the query
-    reads it, as pre-binding would, in that group, in an EXISTS of it, and as a term of a
-    triple pattern of an inner group (which joins on it); but in an expression of an inner
-    group (FILTER, BIND, or an EXISTS there) $this would be unbound."""
-    stack = []  # ("outer" | "group" | "exists", offset) per open brace; ("(", None) per parenthesis
-    found = []
-    for i in range(where, len(toks)):
-        kind, text = toks[i][0], toks[i][1]
-        if text == "{":
-            before = toks[i - 1][1].upper() if i > where else ""
-            stack.append(("outer" if not stack else "exists" if before == "EXISTS" else "group", toks[i][3]))
-        elif text == "(":
-            stack.append(("(", None))
-        elif text in ("}", ")") and stack:
-            stack.pop()
-        elif kind == "var" and text[1:] == "this" and stack:
-            group = next(entry for entry in reversed(stack) if entry[0] in ("outer", "group"))
-            if group[0] == "group" and stack[-1][0] != "group" and group[1] not in found:
-                found.append(group[1])
-    return found
-
+from .checks import Check, FocusTest, Unsupported
+from .compile import Compiler
+from .sparql_constraints import component_checks, components, select_query
+from .vocabulary import component, default_message
 
 # ------------------------------------------------------------------ entry points
 
@@ -145,9 +47,10 @@ def compile_shapes(g: rdflib.Graph) -> tuple[list[Check], dict]:
     """Checks for every top-level shape that translates, and {shape: reason} for those
     that do not (the caller runs pySHACL on them)."""
     checks, fallback, focus_tests = [], {}, {}
+    declared = components(g)
     for top in top_level_shapes(g):
         try:
-            compiled, tests = _compile_shape(g, top)
+            compiled, tests = _compile_shape(g, top, declared)
         except Unsupported as why:
             fallback[top] = str(why)
             continue
@@ -177,20 +80,25 @@ def _deactivated(g, node) -> bool:
     return str(g.value(node, SH.deactivated) or "").lower() in ("true", "1")
 
 
-def _compile_shape(g, top) -> tuple[list[Check], list]:
+def _members(g, compiler, shape, target, subjects_of, seen=()):
+    """(shape, target, subjects_of) of a shape and the property shapes it holds, each with
+    the focus nodes it validates: a node shape's property shapes its own, a property
+    shape's property shapes the values of its path (sh:property of a property shape)."""
+    if _deactivated(g, shape) or shape in seen:  # a deactivated shape's property shapes too
+        return
+    yield shape, target, subjects_of
+    path = g.value(shape, SH.path)
+    inner = target if path is None else compiler.value_target(target, path)
+    for prop in sorted(g.objects(shape, SH.property), key=str):
+        yield from _members(g, compiler, prop, inner, subjects_of if path is None else frozenset(), (*seen, shape))
+
+
+def _compile_shape(g, top, declared=()) -> tuple[list[Check], list]:
     """The checks of one top-level shape, and its (target, FocusTest) pairs."""
     compiler = Compiler(g)
     target = compiler.targets(top)
-    subjects_of = set(g.objects(top, SH.targetSubjectsOf))
-    members = [(top, target)]
-    # property shapes of a targeted node shape validate the same focus nodes
-    members += [(prop, target) for prop in g.objects(top, SH.property)]
     out, tests = [], []
-    if _deactivated(g, top):  # its property shapes too: they are reached only through it
-        return out, tests
-    for shape, tgt in members:
-        if _deactivated(g, shape):
-            continue
+    for shape, tgt, subjects_of in _members(g, compiler, top, target, frozenset(g.objects(top, SH.targetSubjectsOf))):
         compiler.check_supported(shape)
         severity = g.value(shape, SH.severity) or SH.Violation
         messages = sorted(g.objects(shape, SH.message), key=str)
@@ -200,8 +108,8 @@ def _compile_shape(g, top) -> tuple[list[Check], list]:
                     is_property=path is not None, label=label)
         query, focus_fails, failed_by = compiler.core_query(shape, tgt, subjects_of)
         if query is not None:
-            components = {k: (component(c), default_message(g, c, o, path)) for k, (c, o) in failed_by.items()}
-            out.append(Check(query=query, components=components, **base))
+            made = {k: (component(c), default_message(g, c, o, path)) for k, (c, o) in failed_by.items()}
+            out.append(Check(query=query, components=made, **base))
         for fails, c, o in focus_fails:
             own = dict(base, messages=messages or [rdflib.Literal(default_message(g, c, o, path))])
             tests.append((tgt, FocusTest(Check(query="", component=component(c), **own), fails)))
@@ -209,7 +117,12 @@ def _compile_shape(g, top) -> tuple[list[Check], list]:
             if _deactivated(g, constraint):
                 continue
             extra = sorted(g.objects(constraint, SH.message), key=str)
-            text, projects_this = _sparql_query(compiler, shape, constraint, tgt)
+            text, projects_this = select_query(compiler, shape, constraint, str(g.value(constraint, SH.select) or ""),
+                                               tgt)
             out.append(Check(query=text, extra_messages=extra, sparql=True, projects_this=projects_this,
                              component=SH.SPARQLConstraintComponent, **base))
+        for text, projects_this, made, extra, _, values in component_checks(compiler, shape, tgt, declared):
+            fixed = {str(p).rsplit("#", 1)[-1].rsplit("/", 1)[-1]: v for p, v in values.items()}
+            out.append(Check(query=text, extra_messages=extra, sparql=True, projects_this=projects_this,
+                             component=made, fixed=fixed, **base))
     return out, tests

@@ -22,6 +22,7 @@ import rdflib
 from rdflib.namespace import SH
 
 from server import config as cfg
+from server.errors import ConfigError
 from server.cli import main as coderef
 from server.rdf.parsing import load_store
 from server.validate.checks import to_sparql
@@ -504,23 +505,47 @@ def test_remote_endpoint_reports_violations(settings, tmp_path, repo_root):
 # ------------------------------------------------------------------ the engine itself
 
 def test_untranslated_rule_falls_back_to_pyshacl(tmp_path, settings):
-    """A constraint the compiler does not know runs on pySHACL, and the report says so."""
-    shapes = tmp_path / "closed.shapes.ttl"
+    """A constraint the compiler does not translate (a SHACL-SPARQL GROUP BY) runs on
+    pySHACL, and the report says so."""
+    shapes = tmp_path / "grouped.shapes.ttl"
     shapes.write_text(
         "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix cr: <%s> .\n"
-        "<urn:x:ClosedPayer> a sh:NodeShape ; sh:targetClass cr:Payer ; sh:closed true ;\n"
-        "  sh:ignoredProperties ( <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> ) ;\n"
-        "  sh:message \"{$this}: closed\" .\n"
+        "<urn:x:TypedPayer> a sh:NodeShape ; sh:targetClass cr:Payer ;\n"
+        "  sh:sparql [ sh:message \"{$this}: typed\" ;\n"
+        "    sh:select \"SELECT $this WHERE { $this a ?t } GROUP BY $this HAVING (COUNT(?t) > 0)\" ] .\n"
         "<urn:x:PayerName> a sh:PropertyShape ; sh:targetClass cr:Payer ;\n"
         "  sh:path <https://schema.org/name> ; sh:maxCount 0 ; sh:message \"{$this}: named\" .\n" % CR
     )
     fast = validate(shape_paths=[shapes], settings=settings)
     reference = validate(shape_paths=[shapes], settings=settings, engine="pyshacl")
-    assert list(fast.fallback) == ["urn:x:ClosedPayer"]
-    assert "closed" in fast.fallback["urn:x:ClosedPayer"]
+    assert list(fast.fallback) == ["urn:x:TypedPayer"]
+    assert "GROUP" in fast.fallback["urn:x:TypedPayer"]
     assert "checked by pySHACL" in fast.summary()
     assert_same(fast, reference)
-    assert {r["shape"] for r in fast.results} == {"urn:x:ClosedPayer", "urn:x:PayerName"}
+    assert {r["shape"] for r in fast.results} == {"urn:x:TypedPayer", "urn:x:PayerName"}
+    with pytest.raises(ConfigError, match="fast-only.*TypedPayer.*GROUP"):
+        validate(shape_paths=[shapes], settings=settings, engine="fast-only")
+
+
+def test_closed_shapes_and_property_pairs_on_the_fast_path(tmp_path, settings):
+    """sh:closed, sh:disjoint, sh:lessThan and sh:qualifiedValueShape (issue 20) are
+    translated: no fallback, and pySHACL's results on the shipped data."""
+    shapes = tmp_path / "closed.shapes.ttl"
+    shapes.write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix cr: <%s> . @prefix schema: <https://schema.org/> .\n"
+        "<urn:x:ClosedPayer> a sh:NodeShape ; sh:targetClass cr:Payer ; sh:closed true ; sh:message \"closed\" ;\n"
+        "  sh:ignoredProperties ( <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> ) ;\n"
+        "  sh:property [ sh:path schema:name ; sh:disjoint schema:alternateName ; sh:message \"disjoint\" ] ;\n"
+        "  sh:property [ sh:path schema:name ; sh:lessThan schema:url ; sh:message \"less\" ] ;\n"
+        "  sh:property [ sh:path schema:name ; sh:message \"qualified\" ; sh:qualifiedValueShape [ sh:datatype "
+        "<http://www.w3.org/2001/XMLSchema#string> ] ; sh:qualifiedMinCount 2 ] .\n" % CR
+    )
+    fast = validate(shape_paths=[shapes], settings=settings)
+    reference = validate(shape_paths=[shapes], settings=settings, engine="pyshacl")
+    assert not fast.fallback
+    assert {r["component"].rsplit("#", 1)[-1] for r in fast.results} >= {
+        "ClosedConstraintComponent", "QualifiedMinCountConstraintComponent"}
+    assert_same(fast, reference)
 
 
 def test_focus_constraints_of_one_target_checked_together(tmp_path, settings):
