@@ -2,6 +2,7 @@
 
 from ..errors import BadRequest, NotFound
 from .binding import bind_value
+from .facts import facts
 from .model import Answer, Question
 
 
@@ -50,16 +51,31 @@ class Catalogue:
             bindings[p.name] = bind_value(store, p, str(value))
         return bindings
 
-    def run(self, store, question_id: str, raw_params: dict | None = None, cap: int | None = None) -> Answer:
-        """The answer for parameters as a person writes them ({"code": "0584T"}), validated."""
+    def run(self, store, question_id: str, raw_params: dict | None = None, cap: int | None = None,
+            gathered: bool = False) -> Answer:
+        """The answer for parameters as a person writes them ({"code": "0584T"}), validated;
+        `gathered`: one row per fact with its sources and labels beside IRIs (facts.py)."""
         question = self.get(question_id)
-        return self.answer(store, question_id, self.bind(store, question, raw_params or {}), cap)
+        answer = self.answer(store, question_id, self.bind(store, question, raw_params or {}), cap)
+        return facts(store, answer) if gathered else answer
 
-    def page(self, store, question_id: str, raw_params: dict | None, offset: int, limit: int) -> Answer:
+    def page(self, store, question_id: str, raw_params: dict | None, offset: int, limit: int,
+             gathered: bool = False) -> Answer:
         """Rows offset to offset+limit of the answer capped at the store's RESULT_CAP. Only
         the rows up to the page's end leave the engine (with isolation, cross the pipe), so
-        a first page of a long answer costs little more than the query itself."""
+        a first page of a long answer costs little more than the query itself. Gathered,
+        the page counts facts, and the rows of a fact may lie anywhere in the answer: the
+        whole capped answer is read."""
         result_cap = store.settings["RESULT_CAP"]
+        if gathered:
+            answer = self.run(store, question_id, raw_params, gathered=True)
+            end = offset + limit
+            answer.more = end < len(answer.rows)
+            answer.truncated = answer.truncated and not answer.more
+            answer.rows = answer.rows[offset:end]
+            answer.sources = answer.sources[offset:end] if answer.sources is not None else None
+            answer.offset = offset
+            return answer
         end = min(offset + limit, result_cap)
         answer = self.run(store, question_id, raw_params, cap=end)
         cut_at_cap = end == result_cap and answer.truncated

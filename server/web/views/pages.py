@@ -348,6 +348,15 @@ def folded_cell(row: dict, column: dict) -> dict | None:
     return base if base.get("text") else dict(base, text=url or "")
 
 
+def sources_cell(cell_: dict | None, column: dict, row_sources: list[dict]) -> dict | None:
+    """The `source` cell of a gathered row: every source of the fact, as the sources macro lists them."""
+    if column["name"] != "source":
+        return cell_
+    return {"sources": [{"iri": s.get("source"), "title": s.get("sourceTitle"), "url": s.get("sourceUrl"),
+                         "publisher": s.get("publisher"), "kind": short_name(s["sourceKind"]) if s.get("sourceKind") else None}
+                        for s in row_sources]}
+
+
 # Rows of a question's page; the Next and Previous links walk the rest.
 HTML_PAGE = 100
 
@@ -370,7 +379,7 @@ def question(question_id):
             store = get_store()
             offset, limit = paging(request.args, HTML_PAGE, store.settings["RESULT_CAP"])
             params = {k: v for k, v in request.args.items() if k not in RESERVED_PARAMS}
-            answer = catalogue.page(store, question_id, params, offset, limit)
+            answer = catalogue.page(store, question_id, params, offset, limit, gathered=True)
             pages = {"first": offset + 1, "last": offset + len(answer.rows),
                      "next": _page_url(offset + limit, limit) if answer.more else None,
                      "previous": _page_url(max(offset - limit, 0), limit) if offset else None}
@@ -383,6 +392,10 @@ def question(question_id):
     query_string = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in ("offset", "limit")])
     columns = folded_columns(answer.columns, answer.rows) if answer else []
     rows = [[folded_cell(row, c) for c in columns] for row in answer.rows] if answer else []
+    if answer and answer.sources is not None:
+        columns = [dict(c, title="sources") if c["name"] == "source" else c for c in columns]
+        rows = [[sources_cell(cell_, c, row_sources) for cell_, c in zip(row, columns)]
+                for row, row_sources in zip(rows, answer.source_records())]
     return render_template(
         "pages/question.html", q=q, values=values, answer=answer, columns=columns, rows=rows, error=error,
         asked=asked, missing=missing, status=status, payers=payers, query_string=query_string, pages=pages,
