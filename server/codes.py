@@ -149,6 +149,17 @@ def describe_code(store, notation: str, catalogue: Catalogue | None = None) -> d
                    "role": _concept(r.get("role"), r.get("roleLabel")),
                    "payer": {"iri": r["payer"], "name": r.get("payerName")} if r.get("payer") else None,
                    "comment": r.get("comment"), "confidence": _slug(r.get("confidence"))})
+    # What a modifier or a place of service applies to: the reverse of modifiers and sites_of_service.
+    out["appliesTo"] = _group(
+        ask("codes_using_modifier") if out["scheme"] == "modifier" else [], lambda r: (r["code"], r["usage"]),
+        lambda r: {"code": _code(r), "basis": r.get("basis"), "whenToUse": r.get("whenToUse"),
+                   "documentationRequired": r.get("documentationRequired"), "payer": _payer(r),
+                   "confidence": _slug(r.get("confidence"))})
+    out["performedHere"] = _group(
+        ask("codes_at_place_of_service") if out["scheme"] == "pos" else [], lambda r: r["site"],
+        lambda r: {"iri": r["site"], "code": _code(r), "setting": _concept(r.get("setting"), r.get("settingLabel")),
+                   "role": _concept(r.get("role"), r.get("roleLabel")), "payer": _payer(r),
+                   "comment": r.get("comment"), "confidence": _slug(r.get("confidence"))})
     out["relatedCodes"] = _group(
         ask("related_codes"), lambda r: r["relation"],
         lambda r: {"iri": r["relation"], "relationType": _concept(r.get("relationType"), r.get("relationTypeLabel")),
@@ -184,6 +195,14 @@ def describe_code(store, notation: str, catalogue: Catalogue | None = None) -> d
         lambda e, r: (_add(e["about"], r.get("about")), _add(e["missingProperties"], r.get("missingProperty"))))
     out["allSources"] = _all_sources(ask("sources"))
     return out
+
+
+def _code(r):
+    return {"iri": r["code"], "notation": r.get("notation"), "label": r.get("label")}
+
+
+def _payer(r):
+    return {"iri": r["payer"], "name": r.get("payerName")} if r.get("payer") else None
 
 
 def _bool(value):

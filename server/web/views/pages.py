@@ -7,63 +7,27 @@ exception is the relationship diagram, SVG drawn by Graphviz from escaped labels
 
 import re
 from collections import OrderedDict
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 
 from ...errors import CoderefError
 from ..extensions import get_store
+from ..links import CODE_PAGE_SCHEMES, local_href, short_name, split_id, value
 from ...namespaces import ID, sparql_prefixes
 from ...payers import payer_names
 
 bp = Blueprint("pages", __name__)
-
-# Schemes whose things have a code page. Modifiers and places of service share notations
-# with each other ("22" is both), so they keep their /id/ page.
-CODE_PAGE_SCHEMES = ("cpt", "hcpcs", "icd10cm")
 
 # Coverage statuses from the most to the least favourable, for the legend and ordering.
 STATUS_ORDER = ("covered", "covered-with-criteria", "clinical-trial-only", "investigational",
                 "not-covered", "no-published-policy", "position-not-retrieved")
 
 
-# ---------------------------------------------------------------- links
-
-
-def split_id(iri: str):
-    """(scheme, rest) of an IRI under the identifier base, or None."""
-    if not iri or not iri.startswith(ID):
-        return None
-    scheme, _, rest = iri[len(ID):].partition("/")
-    return scheme, rest
-
-
-@bp.app_template_global()
-def local_href(iri: str | None) -> str | None:
-    """The page of `iri` on this site, an external http(s) address as it is, or None."""
-    if not iri:
-        return None
-    parts = split_id(iri)
-    if parts:
-        scheme, rest = parts
-        if scheme in CODE_PAGE_SCHEMES and rest and "/" not in rest:
-            return url_for("pages.code", notation=rest)
-        return "/id/" + quote(iri[len(ID):], safe="/-._~")
-    if iri.startswith(("http://", "https://")):
-        return iri
-    return None
-
-
-@bp.app_template_filter()
-@bp.app_template_global()
-def short_name(iri: str) -> str:
-    """The last segment of an IRI: a readable stand-in when no label is known."""
-    return iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-
-
-def value(row: dict, key: str, default=None):
-    term = row.get(key)
-    return term["value"] if term else default
+# Links and names of things, shared with the code pages; template globals from here.
+bp.add_app_template_global(local_href)
+bp.add_app_template_global(short_name)
+bp.add_app_template_filter(short_name)
 
 
 # ---------------------------------------------------------------- coverage
@@ -223,59 +187,18 @@ def validate():
 # ---------------------------------------------------------------- code page
 
 
-def code_record(notation: str) -> dict:
-    from ...codes import describe_code  # noqa: PLC0415 (written alongside the questions)
-
-    try:
-        record = describe_code(get_store(), notation)
-    except CoderefError as err:
-        # The page has no parameters: "parameter 'notation': no code 9999T" reads as API talk.
-        err.message = re.sub(r"^parameter '\w+': ", "", err.message)
-        raise
-    if record.get("scheme") == "icd10cm":
-        record["supports"] = supported_procedures(record["notation"])
-    return record
-
-
-def supported_procedures(icd: str) -> list[dict]:
-    """For a diagnosis code: the procedure codes that list it among their indications, one
-    entry per (procedure, role), from the `codes_for_indication` question."""
-    from ..extensions import get_catalogue  # noqa: PLC0415
-
-    answer = get_catalogue().run(get_store(), "codes_for_indication", {"icd": icd})
-    entries: dict = {}
-    for row in answer.rows:
-        key = (value(row, "code"), value(row, "role"))
-        entry = entries.setdefault(key, {
-            "code": {"iri": value(row, "code"), "notation": value(row, "notation"), "label": value(row, "label")},
-            "diagnosis": {"iri": value(row, "diagnosis"), "notation": value(row, "diagnosisNotation")},
-            "role": {"iri": value(row, "role"), "label": value(row, "roleLabel") or short_name(value(row, "role", ""))},
-            "criteria": value(row, "criteria"), "confidence": value(row, "confidence"), "sources": []})
-        source = {"iri": value(row, "source"), "title": value(row, "sourceTitle"), "url": value(row, "sourceUrl")}
-        if source["iri"] and source not in entry["sources"]:
-            entry["sources"].append(source)
-    return sorted(entries.values(), key=lambda e: (e["code"]["notation"] or "", e["role"]["label"] or ""))
-
-
-def record_diagram(record: dict):
-    from ..diagram import code_diagram  # noqa: PLC0415
-
-    return code_diagram(record, local_href)
-
-
 @bp.get("/codes/<notation>")
 def code(notation):
-    record = code_record(notation)
-    gap_properties = {short_name(p) for gap in record.get("dataGaps", []) for p in gap.get("missingProperties", [])
-                      if any(record["iri"] == about for about in gap.get("about", [])) or not gap.get("about")}
-    return render_template("pages/code.html", record=record, diagram_svg=record_diagram(record).svg(),
-                           gap_properties=gap_properties)
+    from .codes import code_page  # noqa: PLC0415 (every scheme's code page, redirects and choices)
+
+    return code_page(notation)
 
 
 @bp.get("/codes/<notation>.svg")
 def code_svg(notation):
-    svg = record_diagram(code_record(notation)).svg()
-    return Response('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, mimetype="image/svg+xml")
+    from .codes import code_svg as svg  # noqa: PLC0415
+
+    return svg(notation)
 
 
 # ---------------------------------------------------------------- questions
