@@ -194,6 +194,37 @@ def describe_code(store, notation: str, catalogue: Catalogue | None = None) -> d
                    "comment": r.get("comment"), "confidence": _slug(r.get("confidence"))},
         lambda e, r: (_add(e["about"], r.get("about")), _add(e["missingProperties"], r.get("missingProperty"))))
     out["allSources"] = _all_sources(ask("sources"))
+    if out["scheme"] == "icd10cm":
+        out.update(_hierarchy(store, code))
+    return out
+
+
+_HIERARCHY = f"""
+PREFIX skos: <{SKOS}>
+PREFIX cr: <{CR}>
+SELECT ?relation ?other ?notation ?label ?billable WHERE {{
+  {{ ?code skos:broader ?other . BIND("broader" AS ?relation) }}
+  UNION {{ ?other skos:broader ?code . BIND("narrower" AS ?relation) }}
+  UNION {{ ?code cr:billable ?billable . BIND("self" AS ?relation) }}
+  OPTIONAL {{ ?other skos:notation ?notation }}
+  OPTIONAL {{ ?other skos:prefLabel ?label }}
+}}
+"""
+
+
+def _hierarchy(store, code: IRI) -> dict:
+    """An ICD-10-CM code's billable flag, the codes above it and the codes right below it
+    (as the graph holds them: the indication subset, or the whole code set when its module is loaded)."""
+    out = {"billable": None, "broader": [], "narrower": []}
+    for row in store.select(_HIERARCHY, bindings={"code": code}).rows:
+        relation = row["relation"]["value"]
+        if relation == "self":
+            out["billable"] = _bool(row["billable"]["value"])
+        elif row.get("other"):
+            _add(out[relation], {"iri": row["other"]["value"], "notation": row.get("notation", {}).get("value"),
+                                 "label": row.get("label", {}).get("value")})
+    for key in ("broader", "narrower"):
+        out[key].sort(key=lambda c: c["notation"] or "")
     return out
 
 

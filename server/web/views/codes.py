@@ -23,7 +23,7 @@ SCHEME_NAMES = {"cpt": "CPT", "hcpcs": "HCPCS Level II", "icd10cm": "ICD-10-CM",
                 "pos": "Place of service"}
 # The code page's sections, in order; each is a partial pages/code/_<name>.html that shows
 # itself only when it has something to say. A new section is a partial and a name here.
-CODE_SECTIONS = ["diagram", "supports", "applies", "performed", "bundled", "modifiers", "indications", "sites",
+CODE_SECTIONS = ["diagram", "supports", "hierarchy", "applies", "performed", "bundled", "modifiers", "indications", "sites",
                  "related", "coverage", "guidance", "payment", "workflow", "gaps", "sources"]
 SCHEMES_ROUTE = "any(" + ", ".join(CODE_SCHEMES) + ")"
 _CLASSES = ("ProcedureCode", "DiagnosisCode", "Modifier", "PlaceOfService")

@@ -9,9 +9,9 @@ import re
 from collections import OrderedDict
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from ...errors import CoderefError
+from ...errors import BadRequest, CoderefError
 from ..extensions import get_store
 from ..links import CODE_PAGE_SCHEMES, local_href, short_name, split_id, value
 from ...namespaces import ID, sparql_prefixes
@@ -35,6 +35,7 @@ bp.add_app_template_filter(short_name)
 COVERAGE = sparql_prefixes() + """
 SELECT ?code ?notation ?payer ?payerName ?parentName ?policy ?policyId ?policyTitle
        ?position ?status ?statusLabel ?context ?contextLabel ?criteria ?source ?sourceTitle ?sourceUrl
+       ?effectiveDate ?endDate ?replacedOn
 WHERE {
   ?position cr:appliesTo ?code ; cr:coverageStatus ?status .
   # A position may stand without a policy ("no published policy" is itself a position);
@@ -45,7 +46,14 @@ WHERE {
     OPTIONAL { ?policy cr:policyIdentifier ?policyId }
     OPTIONAL { ?policy dct:title ?policyTitle }
     OPTIONAL { ?policy dct:source ?policySource }
+    OPTIONAL { ?policy cr:effectiveDate ?policyStart }
+    OPTIONAL { ?policy cr:endDate ?policyEnd }
+    OPTIONAL { ?policy dct:isReplacedBy ?successor . ?successor cr:effectiveDate ?replacedOn }
   }
+  OPTIONAL { ?position cr:effectiveDate ?positionStart }
+  OPTIONAL { ?position cr:endDate ?positionEnd }
+  BIND(COALESCE(?positionStart, ?policyStart) AS ?effectiveDate)
+  BIND(COALESCE(?positionEnd, ?policyEnd) AS ?endDate)
   OPTIONAL { ?position cr:payer ?positionPayer }
   BIND(COALESCE(?positionPayer, ?issuer) AS ?payer)
   FILTER(BOUND(?payer))
@@ -63,9 +71,33 @@ WHERE {
 """
 
 
-def coverage_matrix(store):
+def _day_key(text: str | None, last: bool) -> str | None:
+    """A date as text that compares by day: a month-only "2024-06" is its first day, or its last ("~") for an end."""
+    if not text:
+        return None
+    return text + ("~" if last else "") if len(text) == 7 else text
+
+
+def position_mark(effective: str | None, end: str | None, replaced: str | None, as_of: str) -> dict | None:
+    """What a person must know about a position on `as_of`: ended, not yet in force, undated."""
+    if end and _day_key(end, True) < as_of:
+        return {"kind": "ended", "text": f"ended {end}"}
+    if replaced and _day_key(replaced, False) <= as_of:
+        return {"kind": "ended", "text": f"replaced from {replaced}"}
+    if effective and _day_key(effective, False) > as_of:
+        return {"kind": "future", "text": f"from {effective}"}
+    if not effective:
+        return {"kind": "undated", "text": "undated"}
+    return None
+
+
+def coverage_matrix(store, as_of: str | None = None):
     """Payers (rows) x codes (columns); each cell the list of positions, each with its
-    status, clinical context, policy and sources."""
+    status, clinical context, policy, dates and sources, and its mark on `as_of`
+    (today when None): ended, not yet in force, undated."""
+    from datetime import date  # noqa: PLC0415
+
+    as_of = as_of or date.today().isoformat()
     rows = store.select(COVERAGE).rows
     codes, payers, cells = {}, {}, {}
     for row in rows:
@@ -78,7 +110,7 @@ def coverage_matrix(store):
         if key not in positions:
             status = value(row, "status")
             positions[key] = {
-                "status": short_name(status),
+                "status": short_name(status), "status_iri": status,
                 "status_label": value(row, "statusLabel") or short_name(status),
                 "context": value(row, "context"),
                 "context_label": value(row, "contextLabel") or (short_name(value(row, "context")) if row.get("context") else None),
@@ -86,6 +118,8 @@ def coverage_matrix(store):
                 "policy": value(row, "policy"),
                 "policy_id": value(row, "policyId"),
                 "policy_title": value(row, "policyTitle"),
+                "effective": value(row, "effectiveDate"), "end": value(row, "endDate"),
+                "mark": position_mark(value(row, "effectiveDate"), value(row, "endDate"), value(row, "replacedOn"), as_of),
                 "sources": OrderedDict(),
             }
         source = value(row, "source")
@@ -95,7 +129,8 @@ def coverage_matrix(store):
 
     def rank(position):
         status = position["status"]
-        return (STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER),
+        ended = bool(position["mark"]) and position["mark"]["kind"] == "ended"  # what no longer holds goes last
+        return (ended, STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER),
                 position["context_label"] or "")
 
     grid = {key: sorted(positions.values(), key=rank) for key, positions in cells.items()}
@@ -120,12 +155,67 @@ def status_legend(store):
     return sorted(legend, key=lambda item: order.get(item["status"], len(order)))
 
 
+def as_of_day() -> str:
+    """The `as_of` of the request (YYYY-MM-DD, "today" or empty for today), checked."""
+    from datetime import date  # noqa: PLC0415
+
+    text = request.args.get("as_of", "").strip().lower()
+    if text in ("", "today"):
+        return date.today().isoformat()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise BadRequest(f"“As of” must be a date written YYYY-MM-DD, such as {date.today().isoformat()}; "
+                         f"{request.args['as_of']!r} is not one") from None
+
+
 @bp.get("/coverage")
 def coverage():
     store = get_store()
-    codes, payers, grid = coverage_matrix(store)
+    as_of = as_of_day()
+    codes, payers, grid = coverage_matrix(store, as_of)
+    marks = {}
+    for positions in grid.values():
+        for p in positions:
+            if p["mark"]:
+                marks[p["mark"]["kind"]] = marks.get(p["mark"]["kind"], 0) + 1
     return render_template("pages/coverage.html", codes=codes, payers=payers, grid=grid,
-                           legend=status_legend(store))
+                           legend=status_legend(store), as_of=as_of, marks=marks,
+                           csv_href=url_for("pages.coverage_csv", **({"as_of": request.args["as_of"]} if request.args.get("as_of") else {})))
+
+
+COVERAGE_CSV = ("payer", "payerName", "parentName", "code", "notation", "status", "statusLabel", "context",
+                "contextLabel", "policy", "policyIdentifier", "policyTitle", "effectiveDate", "endDate", "mark",
+                "criteria", "source", "sourceTitle", "sourceUrl", "sources")
+
+
+@bp.get("/coverage.csv")
+def coverage_csv():
+    """The matrix as a spreadsheet: one row per position, labels beside IRIs, its sources in one cell."""
+    import csv  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    from ...questions.model import SOURCE_SEPARATOR  # noqa: PLC0415
+
+    as_of = as_of_day()
+    codes, payers, grid = coverage_matrix(get_store(), as_of)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COVERAGE_CSV)
+    for payer in payers:
+        for code in codes:
+            for p in grid.get((payer["iri"], code["iri"]), []):
+                sources = p["sources"]
+                writer.writerow([payer["iri"], payer["name"], payer["parent"] or "", code["iri"], code["notation"],
+                                 p["status_iri"], p["status_label"], p["context"] or "",
+                                 p["context_label"] or "", p["policy"] or "", p["policy_id"] or "", p["policy_title"] or "",
+                                 p["effective"] or "", p["end"] or "", p["mark"]["text"] if p["mark"] else "",
+                                 p["criteria"] or "",
+                                 *(SOURCE_SEPARATOR.join(s[k] or "" for s in sources) for k in ("iri", "title", "url")),
+                                 "; ".join(f"{s['title']} ({s['url']})" if s["url"] else s["title"] for s in sources)])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="coverage-{as_of}.csv"'
+    return response
 
 
 # ---------------------------------------------------------------- validation
