@@ -23,7 +23,7 @@ class Catalogue:
         try:
             return self.questions[qid]
         except KeyError:
-            raise NotFound(f"no question {qid!r}; the questions are listed at /api/questions") from None
+            raise NotFound(f"no question {qid!r}; the questions are listed at /questions") from None
 
     def by_tag(self) -> dict[str, list[Question]]:
         groups: dict[str, list[Question]] = {}

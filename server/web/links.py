@@ -1,8 +1,10 @@
 """Links and names of the graph's things on this site: a code's page, an /id/ page, the short name of an IRI."""
 
+import re
 from urllib.parse import quote
 
 from flask import url_for
+from markupsafe import Markup, escape
 
 from ..namespaces import ID
 
@@ -44,3 +46,25 @@ def short_name(iri: str) -> str:
 def value(row: dict, key: str, default=None):
     term = row.get(key)
     return term["value"] if term else default
+
+
+# A site path inside a message ("/codes/modifier/22", "/coverage"): the words end it, and so
+# does trailing punctuation.
+SITE_PATH = re.compile(r"(?<![\w/])(/(?:codes|questions|coverage|id|search|check-claim|validate|changes|docs/api)(?:/[\w.\-]+)*)")
+
+
+def linked_paths(message: str) -> Markup:
+    """A message, escaped, with the site's paths in it as links: an error points at the page to go to."""
+    out = []
+    for i, part in enumerate(SITE_PATH.split(str(message or ""))):
+        if i % 2:
+            path = part.rstrip(".")
+            out.append(Markup('<a href="{0}">{0}</a>{1}').format(path, part[len(path):]))
+        else:
+            out.append(escape(part))
+    return Markup("").join(out)
+
+
+def coder_words(message: str) -> str:
+    """"parameter 'as_of': ..." as a form's reader says it: "As of: ..."."""
+    return re.sub(r"^parameter '(\w+)'", lambda m: m.group(1).replace("_", " ").capitalize(), str(message or ""))

@@ -144,6 +144,8 @@ SOURCED_CASES = [
     ("clinical_scenario", {"code": "0584T"}), ("data_gaps", {"code": "0584T"}),
     ("overlapping_policies", {"as_of": "2026-01-01"}), ("secondary_only_positions", {"payer": "cigna"}),
     ("payer_gaps", {"payer": "medicare"}),
+    ("codes_using_modifier", {"modifier": "KX"}), ("codes_using_modifier", {"modifier": "modifier/22"}),
+    ("codes_at_place_of_service", {"place": "21"}), ("codes_at_place_of_service", {"place": "pos/22"}),
 ]
 # Questions with no row in the shipped data (it is consistent there): their rows and
 # sources are checked on fixture graphs by the named test module.

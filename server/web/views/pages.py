@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 
 from ...errors import BadRequest, CoderefError
 from ..extensions import get_store
-from ..links import CODE_PAGE_SCHEMES, local_href, short_name, split_id, value
+from ..links import CODE_PAGE_SCHEMES, coder_words, linked_paths, local_href, short_name, split_id, value
 from ...namespaces import ID, sparql_prefixes
 from ...payers import payer_names
 
@@ -28,6 +28,7 @@ STATUS_ORDER = ("covered", "covered-with-criteria", "clinical-trial-only", "inve
 bp.add_app_template_global(local_href)
 bp.add_app_template_global(short_name)
 bp.add_app_template_filter(short_name)
+bp.add_app_template_filter(linked_paths)
 
 
 # ---------------------------------------------------------------- coverage
@@ -397,7 +398,7 @@ def question(question_id):
                      "next": _page_url(offset + limit, limit) if answer.more else None,
                      "previous": _page_url(max(offset - limit, 0), limit) if offset else None}
         except CoderefError as err:
-            error, status = err.message, err.status
+            error, status = coder_words(err.message), err.status
     payers = []
     if any(p.type == "payer" for p in q.params):
         payers = payer_names(get_store())
