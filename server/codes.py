@@ -1,4 +1,4 @@
-"""Codes: everything about one code, and finding codes by notation or words.
+"""Codes: everything about one code (finding codes by notation or words is search.py's).
 
 `describe_code` is built from the questions (the same queries a person can run), so the
 code page, /api/codes/<notation> and /api/questions never disagree. The questions return
@@ -7,18 +7,15 @@ sources. Values are plain strings (IRIs as strings); vocabulary values are {iri,
 `confidence` is the last segment of its IRI (confirmed, secondary, inferred, ...).
 """
 
-import re
-
 from . import config as cfg
-from .errors import BadRequest
-from .namespaces import CR, DCT, ID, SKOS
+from .namespaces import CR, ID, SKOS
 from .questions import Catalogue, load_catalogue, resolve_code
-from .rdf.terms import IRI, Literal
+from .rdf.terms import IRI
+
+from .search import search_codes
 
 __all__ = ["describe_code", "search_codes"]
 
-CODE_CLASSES = ("ProcedureCode", "DiagnosisCode", "Modifier", "PlaceOfService")
-MAX_WORDS = 8
 
 
 _LOADED: dict = {}  # queries folder -> Catalogue, for callers outside a Flask app
@@ -340,112 +337,3 @@ def _code_extras(store, code: IRI) -> dict:
             _add(out["cellSources"], _concept(o, row.get("label", {}).get("value")))
     out["altLabels"].sort()
     return out
-
-
-# ------------------------------------------------------------------ search
-
-_CLASSES = " ".join("cr:" + c for c in CODE_CLASSES)
-_PREFIXES = f"PREFIX skos: <{SKOS}>\nPREFIX cr: <{CR}>\nPREFIX dct: <{DCT}>\n"
-_TEXT_PROPERTIES = "skos:prefLabel skos:altLabel cr:shortDescriptor cr:plainDescription"
-FIELD_RANK = {SKOS + "prefLabel": (2, "label"), SKOS + "altLabel": (3, "altLabel"),
-              CR + "shortDescriptor": (4, "shortDescriptor"), CR + "plainDescription": (5, "description")}
-
-_BY_NOTATION = _PREFIXES + f"""
-SELECT ?code ?notation ?label ?class ?scheme WHERE {{
-  ?code skos:notation ?notation ; a ?class .
-  VALUES ?class {{ {_CLASSES} }}
-  FILTER(STRSTARTS(UCASE(STR(?notation)), ?prefix))
-  OPTIONAL {{ ?code skos:prefLabel ?label }}
-  OPTIONAL {{ ?code cr:codeSystem ?system . ?system skos:prefLabel ?scheme }}
-}}
-"""
-
-_BY_INDICATION_NOTATION = _PREFIXES + f"""
-SELECT ?code ?notation ?label ?class ?scheme ?via WHERE {{
-  ?dx skos:notation ?via .
-  FILTER(STRSTARTS(UCASE(STR(?via)), ?prefix))
-  ?indication cr:diagnosis ?dx .
-  ?code cr:indication ?indication ; skos:notation ?notation ; a ?class .
-  VALUES ?class {{ {_CLASSES} }}
-  OPTIONAL {{ ?code skos:prefLabel ?label }}
-  OPTIONAL {{ ?code cr:codeSystem ?system . ?system skos:prefLabel ?scheme }}
-}}
-"""
-
-
-def _words_query(n: int, via_indication: bool) -> str:
-    """A query for codes whose texts hold all of ?w0..?w{n-1}; its shape depends only on n,
-    the words themselves are bound by value."""
-    others = "\n".join(
-        f"  FILTER EXISTS {{ ?{'dx' if via_indication else 'code'} ?f{i} ?t{i} . VALUES ?f{i} {{ {_TEXT_PROPERTIES} }}"
-        f" FILTER(CONTAINS(LCASE(STR(?t{i})), ?w{i})) }}"
-        for i in range(1, n))
-    if via_indication:
-        head = f"""
-SELECT ?code ?notation ?label ?class ?scheme ?via WHERE {{
-  ?dx ?field ?text .
-  VALUES ?field {{ skos:prefLabel skos:altLabel }}
-  FILTER(CONTAINS(LCASE(STR(?text)), ?w0))
-{others}
-  ?indication cr:diagnosis ?dx .
-  ?dx skos:notation ?via .
-  ?code cr:indication ?indication ; skos:notation ?notation ; a ?class ."""
-    else:
-        head = f"""
-SELECT ?code ?notation ?label ?class ?scheme ?field WHERE {{
-  ?code ?field ?text .
-  VALUES ?field {{ {_TEXT_PROPERTIES} }}
-  FILTER(CONTAINS(LCASE(STR(?text)), ?w0))
-{others}
-  ?code skos:notation ?notation ; a ?class ."""
-    return _PREFIXES + head + f"""
-  VALUES ?class {{ {_CLASSES} }}
-  OPTIONAL {{ ?code skos:prefLabel ?label }}
-  OPTIONAL {{ ?code cr:codeSystem ?system . ?system skos:prefLabel ?scheme }}
-}}
-"""
-
-
-NOTATION_LIKE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.]{0,7}$")
-
-
-def search_codes(store, q: str, limit: int = 20) -> list[dict]:
-    """Codes by notation prefix or by words in labels, alternative labels and descriptions
-    (case-insensitive, every word must appear), and procedure codes through the diagnoses
-    of their indications. Rows {notation, iri, label, scheme, match}, best first."""
-    text = (q or "").strip()
-    if not text:
-        raise BadRequest("parameter 'q' is required: a code (0584T) or words (portal vein)")
-    if len(text) > 200:
-        raise BadRequest("parameter 'q' is longer than 200 characters")
-    found: dict[str, tuple] = {}
-
-    def offer(row, rank, match):
-        iri = row["code"]["value"]
-        procedure = row["class"]["value"] == CR + "ProcedureCode"
-        key = (rank if rank < 2 else 2, 0 if procedure else 1, rank, row["notation"]["value"])
-        if iri not in found or key < found[iri][0]:
-            found[iri] = (key, {"notation": row["notation"]["value"], "iri": iri,
-                                "label": row.get("label", {}).get("value"),
-                                "scheme": row.get("scheme", {}).get("value"), "match": match})
-
-    if NOTATION_LIKE.match(text):
-        prefix = Literal(text.upper())
-        for row in store.select(_BY_NOTATION, bindings={"prefix": prefix}).rows:
-            exact = row["notation"]["value"].upper() == text.upper()
-            offer(row, 0 if exact else 1, "notation")
-        for row in store.select(_BY_INDICATION_NOTATION, bindings={"prefix": prefix}).rows:
-            offer(row, 6, f"indication {row['via']['value']}")
-
-    words = sorted({w for w in re.findall(r"[^\W_]+(?:[-'][^\W_]+)*", text.lower()) if len(w) > 1}, key=len, reverse=True)
-    words = words[:MAX_WORDS]
-    if words:
-        bindings = {f"w{i}": Literal(w) for i, w in enumerate(words)}
-        for row in store.select(_words_query(len(words), False), bindings=bindings).rows:
-            rank, name = FIELD_RANK.get(row["field"]["value"], (5, "description"))
-            offer(row, rank, name)
-        for row in store.select(_words_query(len(words), True), bindings=bindings).rows:
-            offer(row, 6, f"indication {row['via']['value']}")
-
-    ranked = sorted(found.values(), key=lambda item: item[0])
-    return [entry for _, entry in ranked[: max(1, int(limit))]]
