@@ -75,13 +75,22 @@ def _group(records, key, build, collect=None):
 # ------------------------------------------------------------------ describe
 
 
+# Questions about what a procedure includes, needs and costs: a diagnosis, a modifier or a
+# place of service is never their subject, so their pages skip them (a test holds the data to it).
+PROCEDURE_SCHEMES = ("cpt", "hcpcs")
+PROCEDURE_QUESTIONS = ("bundled_services", "codes_bundling", "modifiers", "indications", "sites_of_service",
+                       "payer_coverage", "billing_guidance", "benchmarks", "clinical_scenario")
+
+
 def describe_code(store, notation: str, catalogue: Catalogue | None = None) -> dict:
     """Everything the reference says about one code; BadRequest/NotFound as for `code` params."""
     catalogue = _catalogue(store, catalogue)
     code = resolve_code(store, notation, "notation")
 
+    scheme = code.value.removeprefix(ID).split("/", 1)[0]
+
     def ask(qid):
-        if qid not in catalogue:
+        if qid not in catalogue or (scheme not in PROCEDURE_SCHEMES and qid in PROCEDURE_QUESTIONS):
             return []
         question = catalogue.get(qid)
         name = question.params[0].name if question.params else None

@@ -80,3 +80,20 @@ def test_links_to_modifiers_and_places_lead_to_code_pages(client):
 def test_an_unknown_code_in_a_scheme_is_404(client):
     assert client.get("/codes/modifier/ZZ").status_code == 404
     assert client.get("/codes/nope/22").status_code == 404
+
+
+@pytest.mark.embedded_only
+def test_no_code_but_a_procedure_is_the_subject_of_a_procedure_question(app):
+    """describe_code skips these questions for diagnoses, modifiers and places of service."""
+    from server.codes import PROCEDURE_QUESTIONS, PROCEDURE_SCHEMES
+    from server.rdf.terms import IRI
+
+    store = app.extensions["coderef.graph"].store
+    catalogue = app.extensions["coderef.questions"]
+    others = [r["code"]["value"] for r in store.select(EVERY_CODE).rows
+              if r["code"]["value"].removeprefix(ID).split("/", 1)[0] not in PROCEDURE_SCHEMES]
+    assert len(others) > 20
+    for qid in PROCEDURE_QUESTIONS:
+        name = catalogue.get(qid).params[0].name
+        for iri in others:
+            assert not catalogue.answer(store, qid, {name: IRI(iri)}).rows, (qid, iri)

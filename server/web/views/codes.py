@@ -102,6 +102,13 @@ def record_diagram(record: dict):
     return code_diagram(record, local_href)
 
 
+def diagram_svg(record: dict) -> str:
+    """The record's diagram, laid out once per build and kept with the store."""
+    from ..diagram import kept_svg  # noqa: PLC0415
+
+    return kept_svg(get_store(), record["iri"], lambda: record_diagram(record).svg())
+
+
 def code_page(notation: str, scheme: str | None = None):
     """The page of one code, a redirect to its canonical address, or the choice of codes a notation names."""
     if scheme is None:
@@ -115,13 +122,13 @@ def code_page(notation: str, scheme: str | None = None):
         return redirect(_with_query(canonical), 301)
     gaps = {short_name(p) for gap in record.get("dataGaps", []) for p in gap.get("missingProperties", [])
             if any(record["iri"] == about for about in gap.get("about", [])) or not gap.get("about")}
-    return render_template("pages/code.html", record=record, diagram_svg=record_diagram(record).svg(),
+    return render_template("pages/code.html", record=record, diagram_svg=diagram_svg(record),
                            gap_properties=gaps, sections=CODE_SECTIONS, svg_href=canonical + ".svg",
                            scheme_name=SCHEME_NAMES.get(record["scheme"], record["scheme"]))
 
 
 def code_svg(notation: str, scheme: str | None = None):
-    svg = record_diagram(code_record(f"{scheme}/{notation}" if scheme else notation)).svg()
+    svg = diagram_svg(code_record(f"{scheme}/{notation}" if scheme else notation))
     return Response('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, mimetype="image/svg+xml")
 
 
