@@ -55,3 +55,29 @@ def test_a_path_in_a_message_is_linked_and_the_rest_escaped():
     out = linked_paths("<b>see</b> /codes/modifier/22.")
     assert isinstance(out, Markup)
     assert str(out) == '&lt;b&gt;see&lt;/b&gt; <a href="/codes/modifier/22">/codes/modifier/22</a>.'
+
+
+def test_changes_offers_baselines_and_refuses_others(client):
+    html = client.get("/changes").get_data(as_text=True)
+    revisions = re.findall(r'<option value="([0-9a-f]{40})"', html)
+    assert revisions, "the repository's data commits are offered"
+    assert client.get(f"/changes?since={revisions[-1]}").status_code == 200
+    response = client.get("/changes?since=--output=/tmp/x")
+    assert response.status_code == 400 and "Compare with" in response.get_data(as_text=True)
+
+
+def test_changes_fold_what_was_only_added(client):
+    html = client.get("/changes").get_data(as_text=True)
+    by_code = html.split('id="by-code"', 1)[1] if 'id="by-code"' in html else ""
+    if "new thing" in by_code:
+        folded = re.findall(r'<details class="new-things"><summary>(\d+) new thing', by_code)
+        assert folded and all(int(n) > 0 for n in folded)
+        assert ": new " not in by_code.split('<details class="new-things">', 1)[0].rsplit("<h3>", 1)[-1]
+
+
+def test_the_code_page_opens_with_a_glance(client):
+    html = client.get("/codes/0584T").get_data(as_text=True)
+    glance = html.split('aria-label="At a glance"', 1)[1].split("</ul>", 1)[0]
+    assert 'href="#bundled">Includes 9 services' in glance and 'href="#coverage">' in glance
+    assert html.index('aria-label="At a glance"') < html.index('id="diagram"')
+    assert html.count("<details open>") >= 5  # every section folds

@@ -109,6 +109,46 @@ def diagram_svg(record: dict) -> str:
     return kept_svg(get_store(), record["iri"], lambda: record_diagram(record).svg())
 
 
+def at_a_glance(record: dict) -> list[dict]:
+    """The few lines a person reads first: how much of each kind the page holds, and where."""
+    def count(items, one, many):
+        return f"{len(items)} {one if len(items) == 1 else many}"
+
+    lines = []
+    if record.get("bundledServices"):
+        lines.append({"text": f"Includes {count(record['bundledServices'], 'service', 'services')}"
+                              f" ({sum(len(b['reportedAloneBy']) for b in record['bundledServices'])} codes not separately reportable)",
+                      "href": "#bundled"})
+    if record.get("modifiers"):
+        notations = sorted({m["modifier"]["notation"] for m in record["modifiers"]})
+        lines.append({"text": f"Modifiers: {', '.join(notations)}", "href": "#modifiers"})
+    if record.get("indications"):
+        lines.append({"text": f"Supported by {count(record['indications'], 'ICD-10-CM code', 'ICD-10-CM codes')}", "href": "#indications"})
+    if record.get("sitesOfService"):
+        places = sorted({s["placeOfService"]["notation"] for s in record["sitesOfService"] if s.get("placeOfService")})
+        lines.append({"text": f"Performed at POS {', '.join(places)}" if places else count(record["sitesOfService"], "site", "sites"),
+                      "href": "#sites"})
+    positions = record.get("payerPositions") or []
+    if positions:
+        statuses: dict = {}
+        for p in positions:
+            label = (p.get("status") or {}).get("label") or "unknown"
+            statuses[label] = statuses.get(label, 0) + 1
+        payers = len({(p.get("payer") or {}).get("iri") for p in positions})
+        lines.append({"text": f"{payers} payers: " + ", ".join(f"{n} {label}" for label, n in sorted(statuses.items(), key=lambda i: -i[1])),
+                      "href": "#coverage"})
+    if record.get("appliesTo"):
+        lines.append({"text": "Applies to " + ", ".join(sorted({a["code"]["notation"] for a in record["appliesTo"]})), "href": "#applies"})
+    if record.get("performedHere"):
+        lines.append({"text": "Where " + ", ".join(sorted({s["code"]["notation"] for s in record["performedHere"]})) + " is performed",
+                      "href": "#performed"})
+    if record.get("supports"):
+        lines.append({"text": "Supports " + ", ".join(sorted({s["code"]["notation"] for s in record["supports"]})), "href": "#supports"})
+    if record.get("dataGaps"):
+        lines.append({"text": count(record["dataGaps"], "known gap", "known gaps") + " in the data", "href": "#gaps"})
+    return lines
+
+
 def code_page(notation: str, scheme: str | None = None):
     """The page of one code, a redirect to its canonical address, or the choice of codes a notation names."""
     if scheme is None:
@@ -123,7 +163,7 @@ def code_page(notation: str, scheme: str | None = None):
     gaps = {short_name(p) for gap in record.get("dataGaps", []) for p in gap.get("missingProperties", [])
             if any(record["iri"] == about for about in gap.get("about", [])) or not gap.get("about")}
     return render_template("pages/code.html", record=record, diagram_svg=diagram_svg(record),
-                           gap_properties=gaps, sections=CODE_SECTIONS, svg_href=canonical + ".svg",
+                           gap_properties=gaps, sections=CODE_SECTIONS, glance=at_a_glance(record), svg_href=canonical + ".svg",
                            scheme_name=SCHEME_NAMES.get(record["scheme"], record["scheme"]))
 
 
