@@ -2,7 +2,7 @@
 
 from ..errors import BadRequest, NotFound
 from .binding import bind_value
-from .facts import facts
+from .facts import facts, gather, label_columns
 from .model import Answer, Question
 
 
@@ -64,14 +64,26 @@ class Catalogue:
         """Rows offset to offset+limit of the answer capped at the store's RESULT_CAP. Only
         the rows up to the page's end leave the engine (with isolation, cross the pipe), so
         a first page of a long answer costs little more than the query itself. Gathered,
-        the page counts facts, and the rows of a fact may lie anywhere in the answer: the
-        whole capped answer is read."""
+        the page counts facts: rows are read in growing batches until a fact follows the
+        page's last one (every question orders a fact's rows together, by its fact columns
+        before its source columns) or the answer ends."""
         result_cap = store.settings["RESULT_CAP"]
         if gathered:
-            answer = self.run(store, question_id, raw_params, gathered=True)
             end = offset + limit
-            answer.more = end < len(answer.rows)
-            answer.truncated = answer.truncated and not answer.more
+            question = self.get(question_id)
+            bindings = self.bind(store, question, raw_params or {})
+            cap = min(result_cap, 2 * end + 16)
+            while True:
+                raw = self.answer(store, question_id, bindings, cap)
+                answer = gather(raw)
+                if not raw.truncated or cap >= result_cap or len(answer.rows) > end + 1:
+                    break
+                cap = min(result_cap, cap * 4)
+            cut_at_cap = raw.truncated and cap >= result_cap
+            answer = label_columns(store, answer)
+            # Facts past the page: counted, or known to follow because the batch was cut before the cap.
+            answer.more = end < len(answer.rows) or (raw.truncated and not cut_at_cap)
+            answer.truncated = cut_at_cap and not answer.more
             answer.rows = answer.rows[offset:end]
             answer.sources = answer.sources[offset:end] if answer.sources is not None else None
             answer.offset = offset
