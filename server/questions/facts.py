@@ -8,9 +8,8 @@ keep the fact's first source, so a reader of one row per fact still finds a sour
 beside position), read from the graph, so that a spreadsheet reads in words.
 """
 
-import pyoxigraph as ox
-
 from ..namespaces import DCT, RDFS, SCHEMA, SKOS
+from ..rdf.terms import IRI
 from .model import Answer
 
 # The columns that describe the source of a row rather than the fact; `source` must be one.
@@ -64,34 +63,43 @@ def unlabelled_columns(answer: Answer) -> list[str]:
             and not _has_companion(c, answer.columns) and c + "Label" not in answer.columns]
 
 
-def _labels_query(iris) -> str:
-    things = " ".join(str(ox.NamedNode(i)) for i in sorted(iris))  # serialized by pyoxigraph
-    properties = " ".join(str(ox.NamedNode(p)) for p in LABEL_PROPERTIES)
-    return f"SELECT ?thing ?p ?label WHERE {{ VALUES ?thing {{ {things} }} VALUES ?p {{ {properties} }} ?thing ?p ?label }}"
+LABEL_QUERY = ("SELECT ?p ?label WHERE { ?thing ?p ?label . VALUES ?p { "
+               + " ".join(f"<{p}>" for p in LABEL_PROPERTIES) + " } }")
+# Distinct IRIs of a column tried before a column whose first ones have no label is given up
+# (statement IRIs, say): one small query an IRI, the IRI bound by value.
+PROBE = 3
 
 
-def labels(store, iris) -> dict[str, str]:
-    """IRI -> the best label the graph gives it (prefLabel, name, label, title, notation)."""
-    iris = {i for i in iris if i}
-    if not iris:
-        return {}
-    best: dict[str, tuple] = {}
-    for row in store.select(_labels_query(iris), cap=len(iris) * 20).rows:
-        iri, rank = row["thing"]["value"], LABEL_PROPERTIES.index(row["p"]["value"])
-        text = row["label"]["value"]
-        if iri not in best or (rank, text) < best[iri]:
-            best[iri] = (rank, text)
-    return {iri: text for iri, (_, text) in best.items()}
+def label_of(store, iri: str) -> str | None:
+    """The best label the graph gives an IRI (prefLabel, name, label, title, notation), or None."""
+    best = None
+    for row in store.select(LABEL_QUERY, bindings={"thing": IRI(iri)}, cap=50).rows:
+        key = (LABEL_PROPERTIES.index(row["p"]["value"]), row["label"]["value"])
+        best = key if best is None or key < best else best
+    return best[1] if best else None
+
+
+def labels(store, answer: Answer, column: str) -> dict[str, str]:
+    """IRI -> label for the IRIs of one column; {} when its first PROBE IRIs have none."""
+    found, tried = {}, 0
+    for iri in dict.fromkeys((row.get(column) or {}).get("value") for row in answer.rows
+                             if (row.get(column) or {}).get("type") == "uri"):
+        label = label_of(store, iri)
+        tried += 1
+        if label is not None:
+            found[iri] = label
+        elif not found and tried >= PROBE:
+            break
+    return found
 
 
 def label_columns(store, answer: Answer) -> Answer:
     """The answer with a `<column>Label` column after each IRI column that has no words
     beside it, filled from the graph (empty where the graph has no label)."""
     missing = unlabelled_columns(answer)
-    if not missing:
-        return answer
-    found = labels(store, {(row.get(c) or {}).get("value") for row in answer.rows for c in missing
-                           if (row.get(c) or {}).get("type") == "uri"})
+    found = {}
+    for column in missing:
+        found.update(labels(store, answer, column))
     # A column the graph has no word for in any row only widens the table.
     missing = [c for c in missing if any((row.get(c) or {}).get("value") in found for row in answer.rows)]
     if not missing:

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from server import search
+from server.questions.facts import LABEL_QUERY
 from server.questions import binding as questions
 from server.questions import PARAM_TYPES, Catalogue, read_question
 from server.sparql.text import inject_values, tokens
@@ -86,7 +87,7 @@ def recording(app):
 def shipped_texts(catalogue) -> set:
     """Every query text the server may send while answering questions and searches."""
     texts = {q.query for q in catalogue} | {questions._LOOKUP_CODE, questions._LOOKUP_IRI}
-    texts |= {search._BY_NOTATION, search._BY_INDICATION_NOTATION}
+    texts |= {search._BY_NOTATION, search._BY_INDICATION_NOTATION, LABEL_QUERY}
     texts |= {search._words_query(n, via) for n in range(1, search.MAX_WORDS + 1) for via in ("code", "dx", "product")}
     return texts
 
