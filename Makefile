@@ -43,8 +43,11 @@ validate: setup
 
 # Figures, never pass/fail: e.g. make bench BENCH_ARGS="--sizes 10k,100k,1m --icd10cm"
 BENCH_ARGS ?=
+# Every page uncached in-process (issue 16): make bench PAGES_ARGS="--size 1m"
+PAGES_ARGS ?= --size 1m
 bench: setup
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/pages.py $(PAGES_ARGS)
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

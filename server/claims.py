@@ -74,85 +74,127 @@ class Claim:
     clinical_trial_nct: str | None = None
 
 
-def _text(value, name: str) -> str:
+class ClaimProblems(BadRequest):
+    """Every input error of a claim at once. `problems`: (field, words, message), where field
+    is the JSON path (lines[0].code) and words how a coder names it (Line 1 code)."""
+
+    def __init__(self, problems: list[tuple[str, str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{f}: {m}" for f, _, m in problems))
+
+
+FIELD_WORDS = {"payer": "Payer", "date_of_service": "Date of service", "place_of_service": "Place of service",
+               "diagnoses": "Diagnoses", "clinical_trial_nct": "Clinical trial number", "lines": "Claim lines", "claim": "Claim"}
+
+
+def field_words(path: str) -> str:
+    """"lines[0].modifiers[1]" as a coder says it: "Line 1 modifier 2"."""
+    words = re.sub(r"^lines\[(\d+)\]", lambda m: f"Line {int(m.group(1)) + 1}", path)
+    words = re.sub(r"^diagnoses\[(\d+)\]", lambda m: f"Diagnosis {int(m.group(1)) + 1}", words)
+    words = re.sub(r"\.modifiers\[(\d+)\]", lambda m: f" modifier {int(m.group(1)) + 1}", words)
+    words = re.sub(r"\.(\w+)", lambda m: " " + m.group(1).replace("_", " "), words)
+    return FIELD_WORDS.get(words, words)
+
+
+class _Problems(list):
+    def add(self, path: str, message: str):
+        self.append((path, field_words(path), message))
+
+
+def _text(value, name: str, problems: _Problems) -> str | None:
     if not isinstance(value, str) or not value.strip():
-        raise BadRequest(f"{name}: expected a non-empty string, not {json.dumps(value)[:60]}")
+        problems.add(name, "is missing" if value in (None, "") else f"expected a non-empty string, not {json.dumps(value)[:60]}")
+        return None
     return value.strip()
 
 
-def _list(value, name: str, limit: int, required: bool) -> list:
+def _list(value, name: str, limit: int, required: bool, problems: _Problems) -> list:
     if value is None and not required:
         return []
     if not isinstance(value, list):
-        raise BadRequest(f"{name}: expected a list, not {json.dumps(value)[:60]}")
+        problems.add(name, f"expected a list, not {json.dumps(value)[:60]}")
+        return []
     if required and not value:
-        raise BadRequest(f"{name}: give at least one")
+        problems.add(name, "give at least one")
     if len(value) > limit:
-        raise BadRequest(f"{name}: at most {limit}, not {len(value)}")
+        problems.add(name, f"at most {limit}, not {len(value)}")
+        return []
     return value
 
 
-def _unknown_fields(obj: dict, allowed, where: str) -> None:
-    extra = sorted(set(obj) - set(allowed))
-    if extra:
-        raise BadRequest(f"{where}{extra[0]}: unknown field; a claim has {', '.join(allowed)}")
-
-
-def parse_line(obj, index: int) -> Line:
-    where = f"lines[{index}]"
+def parse_line(obj, index: int, problems: _Problems | None = None) -> Line | None:
+    own = problems is None
+    problems = _Problems() if own else problems
+    where, count = f"lines[{index}]", len(problems)
     if not isinstance(obj, dict):
-        raise BadRequest(f"{where}: expected an object with code, modifiers and units")
-    _unknown_fields(obj, LINE_FIELDS, f"{where}.")
-    code = _text(obj.get("code"), f"{where}.code").upper()
+        problems.add(where, "expected an object with code, modifiers and units")
+        return _done(None, problems, own)
+    for extra in sorted(set(obj) - set(LINE_FIELDS)):
+        problems.add(f"{where}.{extra}", f"unknown field; a claim line has {', '.join(LINE_FIELDS)}")
+    code = (_text(obj.get("code"), f"{where}.code", problems) or "").upper()
     scheme = next((s for s in ("cpt", "hcpcs") if CODE_PATTERNS[s].match(code)), None)
-    if scheme is None:
-        raise BadRequest(f"{where}.code: {code!r} is not a CPT or HCPCS Level II code such as 0584T or G0341")
+    if code and scheme is None:
+        problems.add(f"{where}.code", f"{code!r} is not a CPT or HCPCS Level II code such as 0584T or G0341")
     modifiers = []
-    for j, value in enumerate(_list(obj.get("modifiers"), f"{where}.modifiers", MAX_MODIFIERS, False)):
-        modifier = _text(value, f"{where}.modifiers[{j}]").upper()
-        if not CODE_PATTERNS["modifier"].match(modifier):
-            raise BadRequest(f"{where}.modifiers[{j}]: {modifier!r} is not a two-character modifier such as 59 or Q0")
-        if modifier not in modifiers:
+    for j, value in enumerate(_list(obj.get("modifiers"), f"{where}.modifiers", MAX_MODIFIERS, False, problems)):
+        modifier = (_text(value, f"{where}.modifiers[{j}]", problems) or "").upper()
+        if modifier and not CODE_PATTERNS["modifier"].match(modifier):
+            problems.add(f"{where}.modifiers[{j}]", f"{modifier!r} is not a two-character modifier such as 59 or Q0")
+        elif modifier and modifier not in modifiers:
             modifiers.append(modifier)
     units = obj.get("units", 1)
     if isinstance(units, bool) or not isinstance(units, int) or not 1 <= units <= MAX_UNITS:
-        raise BadRequest(f"{where}.units: expected a whole number from 1 to {MAX_UNITS}, not {json.dumps(units)[:40]}")
-    return Line(index + 1, code, scheme, modifiers, units)
+        problems.add(f"{where}.units", f"expected a whole number from 1 to {MAX_UNITS}, not {json.dumps(units)[:40]}")
+    line = Line(index + 1, code, scheme, modifiers, units) if len(problems) == count else None
+    return _done(line, problems, own)
+
+
+def _done(value, problems: _Problems, own: bool):
+    if own and problems:
+        raise ClaimProblems(list(problems))
+    return value
 
 
 def parse_claim(obj) -> Claim:
-    """A Claim from decoded JSON, or BadRequest naming the first bad field."""
+    """A Claim from decoded JSON, or ClaimProblems (a BadRequest) naming every bad field."""
+    problems = _Problems()
     if not isinstance(obj, dict):
-        raise BadRequest("claim: expected a JSON object with payer, date_of_service, place_of_service, diagnoses and lines")
-    _unknown_fields(obj, FIELDS, "")
-    payer = _text(obj.get("payer"), "payer").lower()
-    if not PAYER_SLUG.match(payer):
-        raise BadRequest(f"payer: {payer!r} is not a payer slug such as medicare or cigna (GET /api/payers lists them)")
-    date = _text(obj.get("date_of_service"), "date_of_service")
+        problems.add("claim", "expected a JSON object with payer, date_of_service, place_of_service, diagnoses and lines")
+        raise ClaimProblems(problems)
+    for extra in sorted(set(obj) - set(FIELDS)):
+        problems.add(extra, f"unknown field; a claim has {', '.join(FIELDS)}")
+    payer = (_text(obj.get("payer"), "payer", problems) or "").lower()
+    if payer and not PAYER_SLUG.match(payer):
+        problems.add("payer", f"{payer!r} is not a payer such as medicare or cigna (the payers are listed at /coverage)")
+    date = _text(obj.get("date_of_service"), "date_of_service", problems)
     try:
-        if not DATE.match(date):
+        if date is not None and not DATE.match(date):
             raise ValueError
-        datetime.date.fromisoformat(date)
+        if date is not None:
+            datetime.date.fromisoformat(date)
     except ValueError:
-        raise BadRequest(f"date_of_service: {date!r} is not a date written YYYY-MM-DD") from None
+        problems.add("date_of_service", f"{date!r} is not a date written YYYY-MM-DD")
     pos = obj.get("place_of_service")
-    pos = f"{pos:02d}" if isinstance(pos, int) and not isinstance(pos, bool) and 0 < pos < 100 else _text(pos, "place_of_service")
-    if not CODE_PATTERNS["pos"].match(pos):
-        raise BadRequest(f"place_of_service: {pos!r} is not a two-digit Place of Service code such as 21")
+    pos = f"{pos:02d}" if isinstance(pos, int) and not isinstance(pos, bool) and 0 < pos < 100 else _text(pos, "place_of_service", problems)
+    if pos is not None and not CODE_PATTERNS["pos"].match(pos):
+        problems.add("place_of_service", f"{pos!r} is not a two-digit Place of Service code such as 21")
     diagnoses = []
-    for i, value in enumerate(_list(obj.get("diagnoses"), "diagnoses", MAX_DIAGNOSES, False)):
-        text = _text(value, f"diagnoses[{i}]").upper()
-        if not DIAGNOSIS_TEXT.match(text):
-            raise BadRequest(f"diagnoses[{i}]: {text[:40]!r} is not written like an ICD-10-CM code such as E10.649")
-        code = normalise(text)  # dotted when in the set (a table look-up; icd.add_dot scans the set)
-        if code not in diagnoses:
-            diagnoses.append(code)
+    for i, value in enumerate(_list(obj.get("diagnoses"), "diagnoses", MAX_DIAGNOSES, False, problems)):
+        text = (_text(value, f"diagnoses[{i}]", problems) or "").upper()
+        if text and not DIAGNOSIS_TEXT.match(text):
+            problems.add(f"diagnoses[{i}]", f"{text[:40]!r} is not written like an ICD-10-CM code such as E10.649")
+        elif text:
+            code = normalise(text)  # dotted when in the set (a table look-up; icd.add_dot scans the set)
+            if code not in diagnoses:
+                diagnoses.append(code)
     nct = obj.get("clinical_trial_nct")
     if nct is not None:
-        nct = _text(nct, "clinical_trial_nct").upper()
-        if not NCT.match(nct):
-            raise BadRequest(f"clinical_trial_nct: {nct!r} is not an NCT number (NCT and eight digits)")
-    lines = [parse_line(line, i) for i, line in enumerate(_list(obj.get("lines"), "lines", MAX_LINES, True))]
+        nct = (_text(nct, "clinical_trial_nct", problems) or "").upper()
+        if nct and not NCT.match(nct):
+            problems.add("clinical_trial_nct", f"{nct!r} is not an NCT number (NCT and eight digits)")
+    lines = [parse_line(line, i, problems) for i, line in enumerate(_list(obj.get("lines"), "lines", MAX_LINES, True, problems))]
+    if problems:
+        raise ClaimProblems(list(problems))
     return Claim(payer, date, pos, diagnoses, lines, nct)
 
 
@@ -352,7 +394,7 @@ def check_claim(store, claim, settings: dict | None = None) -> list[dict]:
     rules = load_rules(settings)
     payer = f"{ID}payer/{claim.payer}"
     if not store.ask(f"ASK {{ ?payer a <{CR}Payer> }}", bindings={"payer": IRI(payer)}):
-        raise BadRequest(f"payer: no payer {claim.payer!r} in the reference (GET /api/payers lists them)")
+        raise ClaimProblems([("payer", "Payer", f"no payer {claim.payer!r} in the reference (the payers are listed at /coverage)")])
 
     scratch = ox.Store()
     scratch.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in claim_triples(claim))

@@ -1,4 +1,4 @@
-"""Codes: everything about one code, and finding codes by notation or words.
+"""Codes: everything about one code (finding codes by notation or words is search.py's).
 
 `describe_code` is built from the questions (the same queries a person can run), so the
 code page, /api/codes/<notation> and /api/questions never disagree. The questions return
@@ -7,18 +7,15 @@ sources. Values are plain strings (IRIs as strings); vocabulary values are {iri,
 `confidence` is the last segment of its IRI (confirmed, secondary, inferred, ...).
 """
 
-import re
-
 from . import config as cfg
-from .errors import BadRequest
-from .namespaces import CR, DCT, ID, SKOS
+from .namespaces import CR, ID, SKOS
 from .questions import Catalogue, load_catalogue, resolve_code
-from .rdf.terms import IRI, Literal
+from .rdf.terms import IRI
+
+from .search import search_codes
 
 __all__ = ["describe_code", "search_codes"]
 
-CODE_CLASSES = ("ProcedureCode", "DiagnosisCode", "Modifier", "PlaceOfService")
-MAX_WORDS = 8
 
 
 _LOADED: dict = {}  # queries folder -> Catalogue, for callers outside a Flask app
@@ -78,13 +75,22 @@ def _group(records, key, build, collect=None):
 # ------------------------------------------------------------------ describe
 
 
+# Questions about what a procedure includes, needs and costs: a diagnosis, a modifier or a
+# place of service is never their subject, so their pages skip them (a test holds the data to it).
+PROCEDURE_SCHEMES = ("cpt", "hcpcs")
+PROCEDURE_QUESTIONS = ("bundled_services", "codes_bundling", "modifiers", "indications", "sites_of_service",
+                       "payer_coverage", "billing_guidance", "benchmarks", "clinical_scenario")
+
+
 def describe_code(store, notation: str, catalogue: Catalogue | None = None) -> dict:
     """Everything the reference says about one code; BadRequest/NotFound as for `code` params."""
     catalogue = _catalogue(store, catalogue)
     code = resolve_code(store, notation, "notation")
 
+    scheme = code.value.removeprefix(ID).split("/", 1)[0]
+
     def ask(qid):
-        if qid not in catalogue:
+        if qid not in catalogue or (scheme not in PROCEDURE_SCHEMES and qid in PROCEDURE_QUESTIONS):
             return []
         question = catalogue.get(qid)
         name = question.params[0].name if question.params else None
@@ -149,6 +155,17 @@ def describe_code(store, notation: str, catalogue: Catalogue | None = None) -> d
                    "role": _concept(r.get("role"), r.get("roleLabel")),
                    "payer": {"iri": r["payer"], "name": r.get("payerName")} if r.get("payer") else None,
                    "comment": r.get("comment"), "confidence": _slug(r.get("confidence"))})
+    # What a modifier or a place of service applies to: the reverse of modifiers and sites_of_service.
+    out["appliesTo"] = _group(
+        ask("codes_using_modifier") if out["scheme"] == "modifier" else [], lambda r: (r["code"], r["usage"]),
+        lambda r: {"code": _code(r), "basis": r.get("basis"), "whenToUse": r.get("whenToUse"),
+                   "documentationRequired": r.get("documentationRequired"), "payer": _payer(r),
+                   "confidence": _slug(r.get("confidence"))})
+    out["performedHere"] = _group(
+        ask("codes_at_place_of_service") if out["scheme"] == "pos" else [], lambda r: r["site"],
+        lambda r: {"iri": r["site"], "code": _code(r), "setting": _concept(r.get("setting"), r.get("settingLabel")),
+                   "role": _concept(r.get("role"), r.get("roleLabel")), "payer": _payer(r),
+                   "comment": r.get("comment"), "confidence": _slug(r.get("confidence"))})
     out["relatedCodes"] = _group(
         ask("related_codes"), lambda r: r["relation"],
         lambda r: {"iri": r["relation"], "relationType": _concept(r.get("relationType"), r.get("relationTypeLabel")),
@@ -183,7 +200,46 @@ def describe_code(store, notation: str, catalogue: Catalogue | None = None) -> d
                    "comment": r.get("comment"), "confidence": _slug(r.get("confidence"))},
         lambda e, r: (_add(e["about"], r.get("about")), _add(e["missingProperties"], r.get("missingProperty"))))
     out["allSources"] = _all_sources(ask("sources"))
+    if out["scheme"] == "icd10cm":
+        out.update(_hierarchy(store, code))
     return out
+
+
+_HIERARCHY = f"""
+PREFIX skos: <{SKOS}>
+PREFIX cr: <{CR}>
+SELECT ?relation ?other ?notation ?label ?billable WHERE {{
+  {{ ?code skos:broader ?other . BIND("broader" AS ?relation) }}
+  UNION {{ ?other skos:broader ?code . BIND("narrower" AS ?relation) }}
+  UNION {{ ?code cr:billable ?billable . BIND("self" AS ?relation) }}
+  OPTIONAL {{ ?other skos:notation ?notation }}
+  OPTIONAL {{ ?other skos:prefLabel ?label }}
+}}
+"""
+
+
+def _hierarchy(store, code: IRI) -> dict:
+    """An ICD-10-CM code's billable flag, the codes above it and the codes right below it
+    (as the graph holds them: the indication subset, or the whole code set when its module is loaded)."""
+    out = {"billable": None, "broader": [], "narrower": []}
+    for row in store.select(_HIERARCHY, bindings={"code": code}).rows:
+        relation = row["relation"]["value"]
+        if relation == "self":
+            out["billable"] = _bool(row["billable"]["value"])
+        elif row.get("other"):
+            _add(out[relation], {"iri": row["other"]["value"], "notation": row.get("notation", {}).get("value"),
+                                 "label": row.get("label", {}).get("value")})
+    for key in ("broader", "narrower"):
+        out[key].sort(key=lambda c: c["notation"] or "")
+    return out
+
+
+def _code(r):
+    return {"iri": r["code"], "notation": r.get("notation"), "label": r.get("label")}
+
+
+def _payer(r):
+    return {"iri": r["payer"], "name": r.get("payerName")} if r.get("payer") else None
 
 
 def _bool(value):
@@ -290,112 +346,3 @@ def _code_extras(store, code: IRI) -> dict:
             _add(out["cellSources"], _concept(o, row.get("label", {}).get("value")))
     out["altLabels"].sort()
     return out
-
-
-# ------------------------------------------------------------------ search
-
-_CLASSES = " ".join("cr:" + c for c in CODE_CLASSES)
-_PREFIXES = f"PREFIX skos: <{SKOS}>\nPREFIX cr: <{CR}>\nPREFIX dct: <{DCT}>\n"
-_TEXT_PROPERTIES = "skos:prefLabel skos:altLabel cr:shortDescriptor cr:plainDescription"
-FIELD_RANK = {SKOS + "prefLabel": (2, "label"), SKOS + "altLabel": (3, "altLabel"),
-              CR + "shortDescriptor": (4, "shortDescriptor"), CR + "plainDescription": (5, "description")}
-
-_BY_NOTATION = _PREFIXES + f"""
-SELECT ?code ?notation ?label ?class ?scheme WHERE {{
-  ?code skos:notation ?notation ; a ?class .
-  VALUES ?class {{ {_CLASSES} }}
-  FILTER(STRSTARTS(UCASE(STR(?notation)), ?prefix))
-  OPTIONAL {{ ?code skos:prefLabel ?label }}
-  OPTIONAL {{ ?code cr:codeSystem ?system . ?system skos:prefLabel ?scheme }}
-}}
-"""
-
-_BY_INDICATION_NOTATION = _PREFIXES + f"""
-SELECT ?code ?notation ?label ?class ?scheme ?via WHERE {{
-  ?dx skos:notation ?via .
-  FILTER(STRSTARTS(UCASE(STR(?via)), ?prefix))
-  ?indication cr:diagnosis ?dx .
-  ?code cr:indication ?indication ; skos:notation ?notation ; a ?class .
-  VALUES ?class {{ {_CLASSES} }}
-  OPTIONAL {{ ?code skos:prefLabel ?label }}
-  OPTIONAL {{ ?code cr:codeSystem ?system . ?system skos:prefLabel ?scheme }}
-}}
-"""
-
-
-def _words_query(n: int, via_indication: bool) -> str:
-    """A query for codes whose texts hold all of ?w0..?w{n-1}; its shape depends only on n,
-    the words themselves are bound by value."""
-    others = "\n".join(
-        f"  FILTER EXISTS {{ ?{'dx' if via_indication else 'code'} ?f{i} ?t{i} . VALUES ?f{i} {{ {_TEXT_PROPERTIES} }}"
-        f" FILTER(CONTAINS(LCASE(STR(?t{i})), ?w{i})) }}"
-        for i in range(1, n))
-    if via_indication:
-        head = f"""
-SELECT ?code ?notation ?label ?class ?scheme ?via WHERE {{
-  ?dx ?field ?text .
-  VALUES ?field {{ skos:prefLabel skos:altLabel }}
-  FILTER(CONTAINS(LCASE(STR(?text)), ?w0))
-{others}
-  ?indication cr:diagnosis ?dx .
-  ?dx skos:notation ?via .
-  ?code cr:indication ?indication ; skos:notation ?notation ; a ?class ."""
-    else:
-        head = f"""
-SELECT ?code ?notation ?label ?class ?scheme ?field WHERE {{
-  ?code ?field ?text .
-  VALUES ?field {{ {_TEXT_PROPERTIES} }}
-  FILTER(CONTAINS(LCASE(STR(?text)), ?w0))
-{others}
-  ?code skos:notation ?notation ; a ?class ."""
-    return _PREFIXES + head + f"""
-  VALUES ?class {{ {_CLASSES} }}
-  OPTIONAL {{ ?code skos:prefLabel ?label }}
-  OPTIONAL {{ ?code cr:codeSystem ?system . ?system skos:prefLabel ?scheme }}
-}}
-"""
-
-
-NOTATION_LIKE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.]{0,7}$")
-
-
-def search_codes(store, q: str, limit: int = 20) -> list[dict]:
-    """Codes by notation prefix or by words in labels, alternative labels and descriptions
-    (case-insensitive, every word must appear), and procedure codes through the diagnoses
-    of their indications. Rows {notation, iri, label, scheme, match}, best first."""
-    text = (q or "").strip()
-    if not text:
-        raise BadRequest("parameter 'q' is required: a code (0584T) or words (portal vein)")
-    if len(text) > 200:
-        raise BadRequest("parameter 'q' is longer than 200 characters")
-    found: dict[str, tuple] = {}
-
-    def offer(row, rank, match):
-        iri = row["code"]["value"]
-        procedure = row["class"]["value"] == CR + "ProcedureCode"
-        key = (rank if rank < 2 else 2, 0 if procedure else 1, rank, row["notation"]["value"])
-        if iri not in found or key < found[iri][0]:
-            found[iri] = (key, {"notation": row["notation"]["value"], "iri": iri,
-                                "label": row.get("label", {}).get("value"),
-                                "scheme": row.get("scheme", {}).get("value"), "match": match})
-
-    if NOTATION_LIKE.match(text):
-        prefix = Literal(text.upper())
-        for row in store.select(_BY_NOTATION, bindings={"prefix": prefix}).rows:
-            exact = row["notation"]["value"].upper() == text.upper()
-            offer(row, 0 if exact else 1, "notation")
-        for row in store.select(_BY_INDICATION_NOTATION, bindings={"prefix": prefix}).rows:
-            offer(row, 6, f"indication {row['via']['value']}")
-
-    words = sorted({w for w in re.findall(r"[^\W_]+(?:[-'][^\W_]+)*", text.lower()) if len(w) > 1}, key=len, reverse=True)
-    words = words[:MAX_WORDS]
-    if words:
-        bindings = {f"w{i}": Literal(w) for i, w in enumerate(words)}
-        for row in store.select(_words_query(len(words), False), bindings=bindings).rows:
-            rank, name = FIELD_RANK.get(row["field"]["value"], (5, "description"))
-            offer(row, rank, name)
-        for row in store.select(_words_query(len(words), True), bindings=bindings).rows:
-            offer(row, 6, f"indication {row['via']['value']}")
-
-    ranked = sorted(found.values(), key=lambda item: item[0])
-    return [entry for _, entry in ranked[: max(1, int(limit))]]

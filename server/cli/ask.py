@@ -46,7 +46,7 @@ def cmd_query(args) -> int:
     params = _parse_pairs(args.param)
     # Opened on the first look-up: a malformed or missing parameter fails before the data loads.
     store = _LazyStore(lambda: open_store(settings))
-    answer = catalogue.run(store, args.question, params)
+    answer = catalogue.run(store, args.question, params, gathered=True)
     emit(args.format, {"json": lambda: json.dumps(answer.as_json(), indent=2, ensure_ascii=False) + "\n",
                        "csv": answer.as_csv, "text": answer.as_text})
     return 0

@@ -80,18 +80,19 @@ def resolve_code(store, value: str, name: str = "code", diagnosis_only: bool = F
         if len(preferred) == 1:
             return IRI(preferred[0])
         choices = ", ".join(sorted(iri.removeprefix(ID) for iri in found))
-        raise BadRequest(f"parameter {name!r}: {notation} names more than one code ({choices}); write it as one of those")
+        pages = ", ".join(sorted("/codes/" + iri.removeprefix(ID) for iri in found))
+        raise BadRequest(f"parameter {name!r}: {notation} names more than one code ({choices}); write it as one of those (their pages: {pages})")
     return IRI(next(iter(found)))
 
 
 def resolve_payer(store, value: str, name: str = "payer") -> IRI:
     slug = (value or "").strip().lower()
     if not PAYER_SLUG.match(slug):
-        raise BadRequest(f"parameter {name!r}: {value!r} is not a payer slug such as medicare or aetna (see /api/payers)")
+        raise BadRequest(f"parameter {name!r}: {value!r} is not a payer slug such as medicare or aetna (the payers are listed at /coverage)")
     iri = f"{ID}payer/{slug}"
     rows = store.select(_LOOKUP_IRI, bindings={"code": IRI(iri)}).rows
     if not any(r["class"]["value"] == CR + "Payer" for r in rows):
-        raise NotFound(f"parameter {name!r}: no payer {slug} in the reference (see /api/payers)")
+        raise NotFound(f"parameter {name!r}: no payer {slug} in the reference (the payers are listed at /coverage)")
     return IRI(iri)
 
 

@@ -5,6 +5,7 @@ whole, so a brace or keyword inside them never counts); every bound term is seri
 pyoxigraph, never pasted from input.
 """
 
+import functools
 import re
 
 import pyoxigraph as ox
@@ -79,6 +80,21 @@ def inject_values(query: str, bindings: dict | None) -> str:
         block = values_block(bindings)
     except ValueError as err:
         raise BadRequest(f"cannot bind {sorted(bindings)}: {err}") from None
+    head, tail = _around_values(query)
+    return head + block + tail
+
+
+@functools.lru_cache(maxsize=1024)
+def _around_values(query: str) -> tuple[str, str]:
+    """(head, tail) of the query around where a VALUES block goes: the same questions are
+    bound again and again, and finding the place means reading every token."""
+    marker = "\x00VALUES\x00"
+    bound = _inject_at(query, marker)
+    head, _, tail = bound.partition(marker)
+    return head, tail
+
+
+def _inject_at(query: str, block: str) -> str:
     toks = list(tokens(query))
     form = query_form(query)
     start = next(i for i, t in enumerate(toks) if t[0] == "word" and t[1].upper() == form)

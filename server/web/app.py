@@ -24,7 +24,8 @@ def error_response(message: str, status: int):
 
 
 # Modules of server/web/views/ that hold a blueprint `bp`, registered in this order.
-VIEWS = ("home", "api", "sparql", "linked_data", "pages", "claims", "changes", "consistency", "status", "fhir")
+VIEWS = ("home", "api", "sparql", "linked_data", "pages", "claims", "changes", "consistency", "status", "codes",
+         "docs", "fhir")
 
 
 def blueprints():

@@ -218,3 +218,60 @@ def code_diagram(record: dict, href_for) -> Diagram:
             target = diagram.node(("payers", status), _join(payers, 6, 90), "payer", page + "#coverage")
             diagram.edge(coverage, target, status)
     return diagram
+
+
+# Laid-out diagrams kept per store: in memory, at most this many a store (a few kB to ~100 kB each).
+KEPT_IN_MEMORY = 512
+
+
+@functools.cache
+def _layout_version() -> str:
+    """Changes whenever this module does: a diagram kept on disk is laid out by the code that reads it."""
+    import hashlib  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+def kept_svg(store, key: str, draw) -> str:
+    """The SVG of `key` (a code's IRI), laid out by `draw()` once per build and kept with the
+    store: for a persisted build in its diagrams/ folder, shared by every worker and kept
+    across restarts (a new build has its own); otherwise on the store object, which a reload
+    replaces. A folder that cannot be written is just no sharing."""
+    import hashlib  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+    from collections import OrderedDict  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    kept = store.__dict__.setdefault("_diagrams", OrderedDict())
+    lock = store.__dict__.setdefault("_diagrams_lock", threading.Lock())
+    with lock:
+        if key in kept:
+            kept.move_to_end(key)
+            return kept[key]
+    source = getattr(store, "source", None)
+    path = None
+    if source and source[0] == "persisted":
+        name = hashlib.sha256(f"{_layout_version()} {key}".encode("utf-8")).hexdigest()
+        path = Path(source[1]) / "diagrams" / f"{name}.svg"
+    svg = None
+    if path is not None:
+        try:
+            svg = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            svg = None
+    if svg is None:
+        svg = draw()
+        if path is not None:
+            try:
+                from ..files import write_atomically  # noqa: PLC0415
+
+                path.parent.mkdir(exist_ok=True)
+                write_atomically(path, [svg], prefix=".diagram-")
+            except OSError:
+                pass
+    with lock:
+        kept[key] = svg
+        while len(kept) > KEPT_IN_MEMORY:
+            kept.popitem(last=False)
+    return svg

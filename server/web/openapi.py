@@ -74,19 +74,27 @@ PAGING_PARAMS = [
 def _question_path(q) -> dict:
     params = [{"name": p.name, "in": "query", "required": p.required,
                "description": p.description or f"a {p.type}", "schema": param_schema(p)} for p in q.params]
+    gathered = "source" in q.columns
     row = {"type": "object", "properties": {c: {"type": ["string", "null"]} for c in q.columns},
-           "required": list(q.columns)}
+           "required": list(q.columns) + (["sources"] if gathered else [])}
+    if gathered:
+        row["properties"]["sources"] = SOURCES
     answer = {"allOf": [{"$ref": "#/components/schemas/Answer"},
                         {"type": "object", "properties": {
                             "question": {"const": q.id},
-                            "columns": {"type": "array", "items": {"enum": list(q.columns)}},
+                            # a label column may follow an IRI column the query leaves in want of words
+                            "columns": {"type": "array", "items": {"anyOf": [
+                                {"enum": list(q.columns) + (["sources"] if gathered else [])},
+                                {"type": "string", "pattern": "Label$"}]}},
                             "rows": {"type": "array", "items": row}}}]}
     return {"get": {
         "operationId": f"question_{q.id}",
         "summary": q.summary,
         "description": q.description + (
-            "\n\nOne row per fact and source: the source, sourceTitle and sourceUrl columns name it."
-            if "source" in q.columns else ""),
+            "\n\nOne row per fact: `sources` lists every source it rests on (source, sourceTitle, sourceUrl);"
+            " the source columns hold the first. In CSV the source columns hold every source, joined by ' | ',"
+            " and `sources` says them in words. An IRI column with no words beside it gets a `<column>Label` column."
+            if gathered else ""),
         "tags": ["questions", *q.tags],
         "parameters": [*params, FORMAT_PARAM, *PAGING_PARAMS],
         "responses": {
@@ -97,6 +105,9 @@ def _question_path(q) -> dict:
         },
     }}
 
+
+# Every source of one fact: the source columns of the rows gathered into it.
+SOURCES = {"type": "array", "items": {"type": "object", "additionalProperties": {"type": ["string", "null"]}}}
 
 SCHEMAS = {
     "Error": {
@@ -127,8 +138,9 @@ SCHEMAS = {
         "type": "object", "required": ["ok", "question", "columns", "rows", "truncated"],
         "properties": {"ok": {"const": True}, "question": {"type": "string"},
                        "columns": {"type": "array", "items": {"type": "string"}},
-                       "rows": {"type": "array", "items": {"type": "object", "additionalProperties": {"type": ["string", "null"]}}},
-                       "truncated": {"type": "boolean", "description": "the result cap cut the answer where these rows end"},
+                       "rows": {"type": "array", "items": {"type": "object", "properties": {"sources": SOURCES},
+                                                            "additionalProperties": {"type": ["string", "null"]}}},
+                       "truncated": {"type": "boolean", "description": "the result cap cut the rows these facts were gathered from"},
                        "offset": {"type": "integer", "description": "of this page's first row"},
                        "limit": {"type": "integer", "description": "rows a page holds"},
                        "next": {"type": ["string", "null"], "description": "the following page, or null on the last"}},

@@ -40,4 +40,4 @@ def test_a_malformed_line_is_said_in_words(page):
     page.goto("/check-claim")
     page.get_by_label("Lines").fill("05")
     page.get_by_role("button", name="Check the claim").click()
-    expect(page.get_by_role("alert")).to_contain_text("lines[0].code: '05' is not a CPT or HCPCS Level II code")
+    expect(page.get_by_role("alert")).to_contain_text("Line 1 code: '05' is not a CPT or HCPCS Level II code")

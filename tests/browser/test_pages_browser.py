@@ -22,12 +22,12 @@ def test_search_code_page_and_a_bundled_service(page, screenshot):
     expect(page.get_by_role("heading", name="For coding educators")).to_be_visible()
     screenshot("01-home")
 
-    page.get_by_role("searchbox", name="Code or words").fill("0584T")
+    page.get_by_role("searchbox", name="Code or words").fill("portal vein")
     page.keyboard.press("Enter")
-    expect(page).to_have_url(re.compile(r"/search\?q=0584T$"))
+    expect(page).to_have_url(re.compile(r"/search\?q=portal\+vein$"))
     results = page.get_by_role("list", name="Results")
     expect(results.get_by_role("link", name="0584T", exact=True)).to_be_visible()
-    screenshot("02-search-0584T")
+    screenshot("02-search-portal-vein")
 
     results.get_by_role("link", name="0584T", exact=True).click()
     expect(page).to_have_url(re.compile(r"/codes/0584T$"))

@@ -454,8 +454,33 @@ def test_form_error_is_shown_escaped_with_a_400(client):
         "diagnoses": "<script>alert(1)</script>", "lines": "0584T"})
     assert page.status_code == 400
     html = page.get_data(as_text=True)
-    assert "could not be checked: diagnoses[0]:" in html
+    assert "<strong>Diagnosis 1</strong>:" in html and "diagnoses[0]" not in html  # issue 16: a coder's words
     assert "<script>alert" not in html and "&lt;SCRIPT&gt;" in html
+
+
+def test_the_form_reports_every_input_error_at_once(client):
+    page = client.post("/check-claim", data={
+        "payer": "medicare", "date_of_service": "02/03/2026", "place_of_service": "2a",
+        "diagnoses": "E10.649", "lines": "0584T, Q0, 1\n05\n0584T, Q, x"})
+    assert page.status_code == 400
+    problems = re.findall(r"<li><strong>([^<]+)</strong>: ", page.get_data(as_text=True))
+    assert problems == ["Date of service", "Place of service", "Line 2 code", "Line 3 modifier 1", "Line 3 units"]
+
+
+def test_the_api_names_every_bad_field_in_one_message(client, sample):
+    body = client.post("/api/check-claim", json=claim(sample, date_of_service="x", place_of_service="2a",
+                                                        lines=[{"code": "05"}, {"code": "0584T", "units": 0}])).get_json()
+    assert body["status"] == 400
+    fields = [part.split(":", 1)[0] for part in body["error"].split("; ")]
+    assert fields == ["date_of_service", "place_of_service", "lines[0].code", "lines[1].units"]
+
+
+@pytest.mark.parametrize("path, words", [
+    ("lines[0].code", "Line 1 code"), ("lines[2].modifiers[1]", "Line 3 modifier 2"), ("diagnoses[0]", "Diagnosis 1"),
+    ("date_of_service", "Date of service"), ("lines", "Claim lines"), ("lines[0]", "Line 1"),
+])
+def test_fields_are_said_as_a_coder_says_them(path, words):
+    assert claims.field_words(path) == words
 
 
 # ------------------------------------------------------------------ coderef check-claim

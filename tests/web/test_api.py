@@ -61,7 +61,13 @@ def test_csv_has_the_rows_of_the_json(client, path):
     assert 'filename="payer_coverage.csv"' in response.headers["Content-Disposition"]
     table = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert table[0] == body["columns"]
-    assert table[1:] == [["" if r[c] is None else r[c] for c in body["columns"]] for r in body["rows"]]
+    facts = [c for c in body["columns"] if c not in ("source", "sourceTitle", "sourceUrl", "sources")]
+    rows = [dict(zip(table[0], line)) for line in table[1:]]
+    assert [[r[c] for c in facts] for r in rows] == [["" if r[c] is None else r[c] for c in facts] for r in body["rows"]]
+    # issue 16: a fact's sources are gathered in its row, every one kept, in the same order
+    for line, row in zip(rows, body["rows"]):
+        assert line["source"].split(" | ") == [s["source"] for s in row["sources"]]
+        assert line["sources"].split("; ")[0].startswith(row["sources"][0]["sourceTitle"])
 
 
 def test_json_suffix_and_accept_header(client):
@@ -237,7 +243,8 @@ def test_openapi_documents_each_question_parameter(app, spec):
         for p in q.params:
             assert names[p.name]["required"] is p.required
         row = operation["responses"]["200"]["content"]["application/json"]["schema"]["allOf"][1]
-        assert set(row["properties"]["rows"]["items"]["properties"]) == set(q.columns)
+        gathered = {"sources"} if "source" in q.columns else set()  # issue 16: sources gathered per fact
+        assert set(row["properties"]["rows"]["items"]["properties"]) == set(q.columns) | gathered
 
 
 def test_openapi_answer_schema_matches_an_answer(client, spec):

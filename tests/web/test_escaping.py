@@ -183,7 +183,7 @@ def question_pages(app):
 
 PAGES = [
     "/",
-    f"/search?q={NOTATION}",
+    f"/search?q={NOTATION}&all=1",
     "/search?q=HOSTILE",
     f"/codes/{NOTATION}",
     "/codes/E10.649",  # the diagnosis page lists the hostile code among the procedures it supports
@@ -196,7 +196,7 @@ PAGES = [
 ]
 
 # Pages where the hostile text must appear (the others only must not run it).
-SHOWS_IT = {f"/search?q={NOTATION}", "/search?q=HOSTILE", f"/codes/{NOTATION}", "/codes/E10.649", "/coverage",
+SHOWS_IT = {f"/search?q={NOTATION}&all=1", "/search?q=HOSTILE", f"/codes/{NOTATION}", "/codes/E10.649", "/coverage",
             f"/id/cpt/{NOTATION}", "/id/source/hostile", "/id/payer/hostile", "/id/policy/hostile/p1"}
 
 

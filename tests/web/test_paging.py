@@ -7,7 +7,7 @@ import pytest
 
 from server.questions import HeaderError, read_question
 
-from support.answers import run
+from support.answers import facts, run
 
 QID = "sources"
 
@@ -25,7 +25,7 @@ def walk(client, url):
 
 
 def test_pages_put_together_are_the_whole_answer(app, client):
-    whole = run(app, QID)
+    whole = facts(app, QID)
     assert len(whole) > 120  # the premise: a long answer on the shipped data
     rows, sizes = walk(client, f"/api/questions/{QID}?limit=50")
     assert rows == whole
@@ -48,11 +48,11 @@ def test_the_next_link_keeps_the_question_parameters(client):
 
 def test_default_json_page_holds_a_shipped_answer_whole(app, client):
     body = client.get(f"/api/questions/{QID}").get_json()
-    assert body["rows"] == run(app, QID) and body["next"] is None and body["offset"] == 0
+    assert body["rows"] == facts(app, QID) and body["next"] is None and body["offset"] == 0
 
 
 def test_csv_is_the_whole_answer_unless_paged(app, client):
-    whole = run(app, QID)
+    whole = facts(app, QID)
     csv_text = client.get(f"/api/questions/{QID}.csv").get_data(as_text=True)
     assert csv_text.count("\r\n") == len(whole) + 1
     paged = client.get(f"/api/questions/{QID}.csv?limit=7&offset=7").get_data(as_text=True)
@@ -66,12 +66,20 @@ def test_past_the_end_is_an_empty_page(client):
 
 def test_the_result_cap_still_cuts_and_is_reported(app, client, monkeypatch):
     monkeypatch.setitem(app.extensions["coderef.graph"].store.settings, "RESULT_CAP", 25)
-    first = client.get(f"/api/questions/{QID}?limit=20").get_json()
+    # The cap cuts the rows of (fact, source) the engine gives: the facts gathered from them are fewer.
+    kept = facts(app, QID)
+    assert 10 < len(kept) < 25 and sum(len(r["sources"]) for r in kept) == 25
+    first = client.get(f"/api/questions/{QID}?limit=10").get_json()
     assert first["truncated"] is False and first["next"]
     last = client.get(first["next"])
     body = last.get_json()
-    assert len(body["rows"]) == 5 and body["truncated"] is True and body["next"] is None
-    assert last.headers["X-Coderef-Truncated"] == "true"
+    assert body["rows"] == kept[10:20] or body["next"]
+    rows, _ = walk(client, f"/api/questions/{QID}?limit=10")
+    assert rows == kept
+    while body["next"]:
+        last = client.get(body["next"])
+        body = last.get_json()
+    assert body["truncated"] is True and last.headers["X-Coderef-Truncated"] == "true"
     assert client.get(f"/api/questions/{QID}?limit=26").status_code == 400
 
 
@@ -105,7 +113,7 @@ def test_html_default_page(client):
 
 def test_bad_paging_value_on_the_html_page_is_400(client):
     response = client.get(f"/questions/{QID}?limit=many")
-    assert response.status_code == 400 and "limit" in response.get_data(as_text=True)
+    assert response.status_code == 400 and "limit" in response.get_data(as_text=True).lower()
 
 
 @pytest.mark.parametrize("name", ["limit", "offset", "format"])

@@ -58,10 +58,10 @@ def question(qid):
     catalogue, store = get_catalogue(), get_store()
     cap = store.settings["RESULT_CAP"]
     if fmt == "csv" and "limit" not in request.args and "offset" not in request.args:
-        answer = catalogue.run(store, qid, params)  # an export: the whole (capped) answer
+        answer = catalogue.run(store, qid, params, gathered=True)  # an export: the whole (capped) answer
     else:
         offset, limit = paging(request.args, JSON_PAGE if fmt == "json" else cap, cap)
-        answer = catalogue.page(store, qid, params, offset, limit)
+        answer = catalogue.page(store, qid, params, offset, limit, gathered=True)
     if fmt == "csv":
         response = Response(answer.as_csv(), mimetype="text/csv")
         response.headers["Content-Disposition"] = f'attachment; filename="{answer.question.id}.csv"'

@@ -1,6 +1,6 @@
 """The first page (search box and question catalogue) and the search results page."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request
 
 from ..extensions import get_store
 
@@ -43,14 +43,20 @@ def match_reason(match: str | None) -> str | None:
         return None
     if match.startswith("indication "):
         return f"supported by diagnosis {match[len('indication '):]}"
+    if match.startswith("product "):
+        return f"the way {match[len('product '):]} is given"
     return f"matches its {match}"
 
 
 @bp.get("/search")
 def search():
-    from ...codes import search_codes  # noqa: PLC0415
+    from ...search import exact_page, search_codes  # noqa: PLC0415
 
     q = request.args.get("q", "").strip()
     results = search_codes(get_store(), q, SEARCH_LIMIT) if q else []
+    page = exact_page(results, q) if q and request.args.get("all") is None else None
+    if page:  # an exact notation goes to its page; ?all=1 keeps the list
+        scheme, _, notation = page.rpartition("/")
+        return redirect(f"/codes/{page}" if scheme in ("modifier", "pos") else f"/codes/{notation}")
     results = [dict(r, reason=match_reason(r.get("match"))) for r in results]
     return render_template("home/search.html", q=q, results=results, limit=SEARCH_LIMIT)

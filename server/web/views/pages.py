@@ -8,58 +8,28 @@ exception is the relationship diagram, SVG drawn by Graphviz from escaped labels
 import re
 import weakref
 from collections import OrderedDict
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, render_template, request, url_for
 
-from ...errors import CoderefError
+from ...errors import BadRequest, CoderefError
 from ..extensions import get_store
+from ..links import CODE_PAGE_SCHEMES, coder_words, linked_paths, local_href, short_name, split_id, value
 from ...namespaces import ID, sparql_prefixes
 from ...payers import payer_names
 
 bp = Blueprint("pages", __name__)
-
-# Schemes whose things have a code page. Modifiers and places of service share notations
-# with each other ("22" is both), so they keep their /id/ page.
-CODE_PAGE_SCHEMES = ("cpt", "hcpcs", "icd10cm")
 
 # Coverage statuses from the most to the least favourable, for the legend and ordering.
 STATUS_ORDER = ("covered", "covered-with-criteria", "clinical-trial-only", "investigational",
                 "not-covered", "no-published-policy", "position-not-retrieved")
 
 
-# ---------------------------------------------------------------- links
-
-
-def split_id(iri: str):
-    """(scheme, rest) of an IRI under the identifier base, or None."""
-    if not iri or not iri.startswith(ID):
-        return None
-    scheme, _, rest = iri[len(ID):].partition("/")
-    return scheme, rest
-
-
-@bp.app_template_global()
-def local_href(iri: str | None) -> str | None:
-    """The page of `iri` on this site, an external http(s) address as it is, or None."""
-    if not iri:
-        return None
-    parts = split_id(iri)
-    if parts:
-        scheme, rest = parts
-        if scheme in CODE_PAGE_SCHEMES and rest and "/" not in rest:
-            return url_for("pages.code", notation=rest)
-        return "/id/" + quote(iri[len(ID):], safe="/-._~")
-    if iri.startswith(("http://", "https://")):
-        return iri
-    return None
-
-
-@bp.app_template_filter()
-@bp.app_template_global()
-def short_name(iri: str) -> str:
-    """The last segment of an IRI: a readable stand-in when no label is known."""
-    return iri.rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+# Links and names of things, shared with the code pages; template globals from here.
+bp.add_app_template_global(local_href)
+bp.add_app_template_global(short_name)
+bp.add_app_template_filter(short_name)
+bp.add_app_template_filter(linked_paths)
 
 
 SOURCE_KINDS = sparql_prefixes() + """
@@ -91,16 +61,12 @@ def source_kind(iri: str | None) -> dict | None:
     return kinds.get(iri)
 
 
-def value(row: dict, key: str, default=None):
-    term = row.get(key)
-    return term["value"] if term else default
-
-
 # ---------------------------------------------------------------- coverage
 
 COVERAGE = sparql_prefixes() + """
 SELECT ?code ?notation ?payer ?payerName ?parentName ?policy ?policyId ?policyTitle
        ?position ?status ?statusLabel ?context ?contextLabel ?criteria ?source ?sourceTitle ?sourceUrl
+       ?effectiveDate ?endDate ?replacedOn
 WHERE {
   ?position cr:appliesTo ?code ; cr:coverageStatus ?status .
   # A position may stand without a policy ("no policy found" is itself a position);
@@ -111,7 +77,14 @@ WHERE {
     OPTIONAL { ?policy cr:policyIdentifier ?policyId }
     OPTIONAL { ?policy dct:title ?policyTitle }
     OPTIONAL { ?policy dct:source ?policySource }
+    OPTIONAL { ?policy cr:effectiveDate ?policyStart }
+    OPTIONAL { ?policy cr:endDate ?policyEnd }
+    OPTIONAL { ?policy dct:isReplacedBy ?successor . ?successor cr:effectiveDate ?replacedOn }
   }
+  OPTIONAL { ?position cr:effectiveDate ?positionStart }
+  OPTIONAL { ?position cr:endDate ?positionEnd }
+  BIND(COALESCE(?positionStart, ?policyStart) AS ?effectiveDate)
+  BIND(COALESCE(?positionEnd, ?policyEnd) AS ?endDate)
   OPTIONAL { ?position cr:payer ?positionPayer }
   BIND(COALESCE(?positionPayer, ?issuer) AS ?payer)
   FILTER(BOUND(?payer))
@@ -129,9 +102,33 @@ WHERE {
 """
 
 
-def coverage_matrix(store):
+def _day_key(text: str | None, last: bool) -> str | None:
+    """A date as text that compares by day: a month-only "2024-06" is its first day, or its last ("~") for an end."""
+    if not text:
+        return None
+    return text + ("~" if last else "") if len(text) == 7 else text
+
+
+def position_mark(effective: str | None, end: str | None, replaced: str | None, as_of: str) -> dict | None:
+    """What a person must know about a position on `as_of`: ended, not yet in force, undated."""
+    if end and _day_key(end, True) < as_of:
+        return {"kind": "ended", "text": f"ended {end}"}
+    if replaced and _day_key(replaced, False) <= as_of:
+        return {"kind": "ended", "text": f"replaced from {replaced}"}
+    if effective and _day_key(effective, False) > as_of:
+        return {"kind": "future", "text": f"from {effective}"}
+    if not effective:
+        return {"kind": "undated", "text": "undated"}
+    return None
+
+
+def coverage_matrix(store, as_of: str | None = None):
     """Payers (rows) x codes (columns); each cell the list of positions, each with its
-    status, clinical context, policy and sources."""
+    status, clinical context, policy, dates and sources, and its mark on `as_of`
+    (today when None): ended, not yet in force, undated."""
+    from datetime import date  # noqa: PLC0415
+
+    as_of = as_of or date.today().isoformat()
     rows = store.select(COVERAGE).rows
     codes, payers, cells = {}, {}, {}
     for row in rows:
@@ -144,7 +141,7 @@ def coverage_matrix(store):
         if key not in positions:
             status = value(row, "status")
             positions[key] = {
-                "status": short_name(status),
+                "status": short_name(status), "status_iri": status,
                 "status_label": value(row, "statusLabel") or short_name(status),
                 "context": value(row, "context"),
                 "context_label": value(row, "contextLabel") or (short_name(value(row, "context")) if row.get("context") else None),
@@ -152,6 +149,8 @@ def coverage_matrix(store):
                 "policy": value(row, "policy"),
                 "policy_id": value(row, "policyId"),
                 "policy_title": value(row, "policyTitle"),
+                "effective": value(row, "effectiveDate"), "end": value(row, "endDate"),
+                "mark": position_mark(value(row, "effectiveDate"), value(row, "endDate"), value(row, "replacedOn"), as_of),
                 "sources": OrderedDict(),
             }
         source = value(row, "source")
@@ -161,7 +160,8 @@ def coverage_matrix(store):
 
     def rank(position):
         status = position["status"]
-        return (STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER),
+        ended = bool(position["mark"]) and position["mark"]["kind"] == "ended"  # what no longer holds goes last
+        return (ended, STATUS_ORDER.index(status) if status in STATUS_ORDER else len(STATUS_ORDER),
                 position["context_label"] or "")
 
     grid = {key: sorted(positions.values(), key=rank) for key, positions in cells.items()}
@@ -186,12 +186,67 @@ def status_legend(store):
     return sorted(legend, key=lambda item: order.get(item["status"], len(order)))
 
 
+def as_of_day() -> str:
+    """The `as_of` of the request (YYYY-MM-DD, "today" or empty for today), checked."""
+    from datetime import date  # noqa: PLC0415
+
+    text = request.args.get("as_of", "").strip().lower()
+    if text in ("", "today"):
+        return date.today().isoformat()
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise BadRequest(f"“As of” must be a date written YYYY-MM-DD, such as {date.today().isoformat()}; "
+                         f"{request.args['as_of']!r} is not one") from None
+
+
 @bp.get("/coverage")
 def coverage():
     store = get_store()
-    codes, payers, grid = coverage_matrix(store)
+    as_of = as_of_day()
+    codes, payers, grid = coverage_matrix(store, as_of)
+    marks = {}
+    for positions in grid.values():
+        for p in positions:
+            if p["mark"]:
+                marks[p["mark"]["kind"]] = marks.get(p["mark"]["kind"], 0) + 1
     return render_template("pages/coverage.html", codes=codes, payers=payers, grid=grid,
-                           legend=status_legend(store))
+                           legend=status_legend(store), as_of=as_of, marks=marks,
+                           csv_href=url_for("pages.coverage_csv", **({"as_of": request.args["as_of"]} if request.args.get("as_of") else {})))
+
+
+COVERAGE_CSV = ("payer", "payerName", "parentName", "code", "notation", "status", "statusLabel", "context",
+                "contextLabel", "policy", "policyIdentifier", "policyTitle", "effectiveDate", "endDate", "mark",
+                "criteria", "source", "sourceTitle", "sourceUrl", "sources")
+
+
+@bp.get("/coverage.csv")
+def coverage_csv():
+    """The matrix as a spreadsheet: one row per position, labels beside IRIs, its sources in one cell."""
+    import csv  # noqa: PLC0415
+    import io  # noqa: PLC0415
+
+    from ...questions.model import SOURCE_SEPARATOR  # noqa: PLC0415
+
+    as_of = as_of_day()
+    codes, payers, grid = coverage_matrix(get_store(), as_of)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COVERAGE_CSV)
+    for payer in payers:
+        for code in codes:
+            for p in grid.get((payer["iri"], code["iri"]), []):
+                sources = p["sources"]
+                writer.writerow([payer["iri"], payer["name"], payer["parent"] or "", code["iri"], code["notation"],
+                                 p["status_iri"], p["status_label"], p["context"] or "",
+                                 p["context_label"] or "", p["policy"] or "", p["policy_id"] or "", p["policy_title"] or "",
+                                 p["effective"] or "", p["end"] or "", p["mark"]["text"] if p["mark"] else "",
+                                 p["criteria"] or "",
+                                 *(SOURCE_SEPARATOR.join(s[k] or "" for s in sources) for k in ("iri", "title", "url")),
+                                 "; ".join(f"{s['title']} ({s['url']})" if s["url"] else s["title"] for s in sources)])
+    response = Response(out.getvalue(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="coverage-{as_of}.csv"'
+    return response
 
 
 # ---------------------------------------------------------------- validation
@@ -253,59 +308,18 @@ def validate():
 # ---------------------------------------------------------------- code page
 
 
-def code_record(notation: str) -> dict:
-    from ...codes import describe_code  # noqa: PLC0415 (written alongside the questions)
-
-    try:
-        record = describe_code(get_store(), notation)
-    except CoderefError as err:
-        # The page has no parameters: "parameter 'notation': no code 9999T" reads as API talk.
-        err.message = re.sub(r"^parameter '\w+': ", "", err.message)
-        raise
-    if record.get("scheme") == "icd10cm":
-        record["supports"] = supported_procedures(record["notation"])
-    return record
-
-
-def supported_procedures(icd: str) -> list[dict]:
-    """For a diagnosis code: the procedure codes that list it among their indications, one
-    entry per (procedure, role), from the `codes_for_indication` question."""
-    from ..extensions import get_catalogue  # noqa: PLC0415
-
-    answer = get_catalogue().run(get_store(), "codes_for_indication", {"icd": icd})
-    entries: dict = {}
-    for row in answer.rows:
-        key = (value(row, "code"), value(row, "role"))
-        entry = entries.setdefault(key, {
-            "code": {"iri": value(row, "code"), "notation": value(row, "notation"), "label": value(row, "label")},
-            "diagnosis": {"iri": value(row, "diagnosis"), "notation": value(row, "diagnosisNotation")},
-            "role": {"iri": value(row, "role"), "label": value(row, "roleLabel") or short_name(value(row, "role", ""))},
-            "criteria": value(row, "criteria"), "confidence": value(row, "confidence"), "sources": []})
-        source = {"iri": value(row, "source"), "title": value(row, "sourceTitle"), "url": value(row, "sourceUrl")}
-        if source["iri"] and source not in entry["sources"]:
-            entry["sources"].append(source)
-    return sorted(entries.values(), key=lambda e: (e["code"]["notation"] or "", e["role"]["label"] or ""))
-
-
-def record_diagram(record: dict):
-    from ..diagram import code_diagram  # noqa: PLC0415
-
-    return code_diagram(record, local_href)
-
-
 @bp.get("/codes/<notation>")
 def code(notation):
-    record = code_record(notation)
-    gap_properties = {short_name(p) for gap in record.get("dataGaps", []) for p in gap.get("missingProperties", [])
-                      if any(record["iri"] == about for about in gap.get("about", [])) or not gap.get("about")}
-    return render_template("pages/code.html", record=record, diagram_svg=record_diagram(record).svg(),
-                           gap_properties=gap_properties)
+    from .codes import code_page  # noqa: PLC0415 (every scheme's code page, redirects and choices)
+
+    return code_page(notation)
 
 
 @bp.get("/codes/<notation>.svg")
 def code_svg(notation):
-    svg = record_diagram(code_record(notation)).svg()
-    return Response('<?xml version="1.0" encoding="UTF-8"?>\n' + svg, mimetype="image/svg+xml")
+    from .codes import code_svg as svg  # noqa: PLC0415
+
+    return svg(notation)
 
 
 # ---------------------------------------------------------------- questions
@@ -378,6 +392,15 @@ def folded_cell(row: dict, column: dict) -> dict | None:
     return base if base.get("text") else dict(base, text=url or "")
 
 
+def sources_cell(cell_: dict | None, column: dict, row_sources: list[dict]) -> dict | None:
+    """The `source` cell of a gathered row: every source of the fact, as the sources macro lists them."""
+    if column["name"] != "source":
+        return cell_
+    return {"sources": [{"iri": s.get("source"), "title": s.get("sourceTitle"), "url": s.get("sourceUrl"),
+                         "publisher": s.get("publisher"), "kind": short_name(s["sourceKind"]) if s.get("sourceKind") else None}
+                        for s in row_sources]}
+
+
 # Rows of a question's page; the Next and Previous links walk the rest.
 HTML_PAGE = 100
 
@@ -400,12 +423,12 @@ def question(question_id):
             store = get_store()
             offset, limit = paging(request.args, HTML_PAGE, store.settings["RESULT_CAP"])
             params = {k: v for k, v in request.args.items() if k not in RESERVED_PARAMS}
-            answer = catalogue.page(store, question_id, params, offset, limit)
+            answer = catalogue.page(store, question_id, params, offset, limit, gathered=True)
             pages = {"first": offset + 1, "last": offset + len(answer.rows),
                      "next": _page_url(offset + limit, limit) if answer.more else None,
                      "previous": _page_url(max(offset - limit, 0), limit) if offset else None}
         except CoderefError as err:
-            error, status = err.message, err.status
+            error, status = coder_words(err.message), err.status
     payers = []
     if any(p.type == "payer" for p in q.params):
         payers = payer_names(get_store())
@@ -413,6 +436,10 @@ def question(question_id):
     query_string = urlencode([(k, v) for k, v in request.args.items(multi=True) if k not in ("offset", "limit")])
     columns = folded_columns(answer.columns, answer.rows) if answer else []
     rows = [[folded_cell(row, c) for c in columns] for row in answer.rows] if answer else []
+    if answer and answer.sources is not None:
+        columns = [dict(c, title="sources") if c["name"] == "source" else c for c in columns]
+        rows = [[sources_cell(cell_, c, row_sources) for cell_, c in zip(row, columns)]
+                for row, row_sources in zip(rows, answer.source_records())]
     return render_template(
         "pages/question.html", q=q, values=values, answer=answer, columns=columns, rows=rows, error=error,
         asked=asked, missing=missing, status=status, payers=payers, query_string=query_string, pages=pages,
