@@ -772,11 +772,11 @@ def main():
             previous = (size, rdflib_cost(results)) if rdflib_cost(results) else previous
         icd_module = None
         if args.icd10cm:
-            from server.icd10cm import build
+            from server.icd10cm_build import build
 
             say("building the ICD-10-CM module (into the temporary folder, not data/)")
             icd_module = work / "icd10cm.ttl"
-            count = build(icd_module)
+            count = build(icd_module).concepts
             estimate = rdflib_estimate(previous, 1_000_000, args.rdflib_cap)
             results, figures = bench("ICD-10-CM module (real code set) + reference", [icd_module], work, args, estimate)
             print(f"\nICD-10-CM: the whole code set, {count:,} codes, none left out")

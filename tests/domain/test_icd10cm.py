@@ -15,7 +15,8 @@ from rdflib.namespace import SH
 
 from server import create_app
 from server.cli import main as coderef
-from server.icd10cm import all_codes, build, with_ancestors
+from server.icd10cm import all_codes, with_ancestors
+from server.icd10cm_build import build
 from server.namespaces import sparql_prefixes
 from server.rdf.terms import Literal
 

@@ -234,6 +234,7 @@ def code_record(notation: str) -> dict:
         raise
     if record.get("scheme") == "icd10cm":
         record["supports"] = supported_procedures(record["notation"])
+        record["icdNotes"] = icd_notes(record["notation"])
     return record
 
 
@@ -255,6 +256,14 @@ def supported_procedures(icd: str) -> list[dict]:
         if source["iri"] and source not in entry["sources"]:
             entry["sources"].append(source)
     return sorted(entries.values(), key=lambda e: (e["code"]["notation"] or "", e["role"]["label"] or ""))
+
+
+def icd_notes(icd: str) -> list[dict]:
+    """For a diagnosis code: the ICD-10-CM notes that apply to it, grouped by kind (server/icd_notes_page.py)."""
+    from ...icd_notes_page import group_notes  # noqa: PLC0415
+    from ..extensions import get_catalogue  # noqa: PLC0415
+
+    return group_notes(get_catalogue().run(get_store(), "icd_notes", {"icd": icd}).rows)
 
 
 def record_diagram(record: dict):
