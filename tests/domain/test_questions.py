@@ -144,6 +144,8 @@ SOURCED_CASES = [
     ("clinical_scenario", {"code": "0584T"}), ("data_gaps", {"code": "0584T"}),
     ("overlapping_policies", {"as_of": "2026-01-01"}), ("secondary_only_positions", {"payer": "cigna"}),
     ("payer_gaps", {"payer": "medicare"}),
+    ("icd_notes", {"icd": "E10.649"}), ("icd_notes", {"icd": "Z94.83"}),
+    ("excludes_pairs", {"codes": "E10.9 E13 R73.9"}),
 ]
 # Questions with no row in the shipped data (it is consistent there): their rows and
 # sources are checked on fixture graphs by the named test module.
