@@ -46,7 +46,7 @@ sys.path[:0] = [str(REPO), str(HERE)]
 from server import config as cfg  # noqa: E402
 
 # What a person would ask each question with: the reference's own code, diagnosis and payer.
-PARAMS = {"code": "0584T", "icd": "E10.649", "payer": "medicare"}
+PARAMS = {"code": "0584T", "icd": "E10.649", "payer": "medicare", "codes": "E10.649 R73.9"}
 # A question with no answer in this long (seconds) on Oxigraph in memory is reported and skipped.
 PROBE_LIMIT = 30
 # An rdflib question is stopped at --rdflib-cap seconds, or this many times Oxigraph's time if longer.
