@@ -46,7 +46,8 @@ sys.path[:0] = [str(REPO), str(HERE)]
 from server import config as cfg  # noqa: E402
 
 # What a person would ask each question with: the reference's own code, diagnosis and payer.
-PARAMS = {"code": "0584T", "icd": "E10.649", "payer": "medicare", "modifier": "KX", "place": "21"}
+PARAMS = {"code": "0584T", "icd": "E10.649", "payer": "medicare", "modifier": "KX", "place": "21",
+          "codes": "E10.649 R73.9"}
 # A question with no answer in this long (seconds) on Oxigraph in memory is reported and skipped.
 PROBE_LIMIT = 30
 # An rdflib question is stopped at --rdflib-cap seconds, or this many times Oxigraph's time if longer.
@@ -772,11 +773,12 @@ def main():
             previous = (size, rdflib_cost(results)) if rdflib_cost(results) else previous
         icd_module = None
         if args.icd10cm:
-            from server.icd10cm import build
+            from server.icd10cm_build import build
 
             say("building the ICD-10-CM module (into the temporary folder, not data/)")
             icd_module = work / "icd10cm.ttl"
-            count = build(icd_module)
+            count = build(icd_module).concepts
+            print_build_times(build, work, max(args.runs, 1))
             estimate = rdflib_estimate(previous, 1_000_000, args.rdflib_cap)
             results, figures = bench("ICD-10-CM module (real code set) + reference", [icd_module], work, args, estimate)
             print(f"\nICD-10-CM: the whole code set, {count:,} codes, none left out")
@@ -790,6 +792,24 @@ def main():
             validated = validation.main(validation_args)
         if last:
             print_targets(last, validated)
+
+
+def print_build_times(build, work, runs: int) -> None:
+    """`build-icd10cm` of the whole set: concepts alone (the build before notes, measured
+    in this run as the baseline) and with the notes, median of `runs` each."""
+    times = {}
+    for label, notes in (("concepts only (baseline)", False), ("concepts, notes and ranges", True)):
+        spent = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            built = build(work / "icd10cm-timed.ttl", with_notes=notes)
+            spent.append(time.perf_counter() - start)
+        times[label] = (statistics.median(spent), built)
+    print("\n## ICD-10-CM module build\n\n| build | median s | notes | ratio |\n|---|---|---|---|")
+    base = times["concepts only (baseline)"][0]
+    for label, (seconds, built) in times.items():
+        print(f"| {label} | {seconds:.1f} | {sum(built.notes.values()):,} | {seconds / base:.2f}x |")
+    (work / "icd10cm-timed.ttl").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

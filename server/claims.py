@@ -26,6 +26,7 @@ from . import config as cfg
 from .errors import BadRequest, ConfigError
 from .namespaces import CR, DCT, ID, RDF, SCHEMA, SKOS, XSD
 from .icd10cm import icd, normalise  # the code set loads on first use (~3 s, ~100 MB)
+from .icd_claims import FIELD as UNRELATED, note_findings, parse_unrelated
 from .questions import CODE_PATTERNS, PAYER_SLUG
 from .rdf.terms import IRI
 from .sparql.text import tokens
@@ -39,7 +40,7 @@ CODE_SET_SOURCE = ID + "source/icd10cm-2026"
 CLAIM = "urn:coderef:claim"
 
 SEVERITIES = ("error", "warning", "info")
-FIELDS = ("payer", "date_of_service", "place_of_service", "diagnoses", "clinical_trial_nct", "lines")
+FIELDS = ("payer", "date_of_service", "place_of_service", "diagnoses", "clinical_trial_nct", "lines", UNRELATED)
 LINE_FIELDS = ("code", "modifiers", "units")
 NCT = re.compile(r"^NCT[0-9]{8}$")
 DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -72,6 +73,7 @@ class Claim:
     diagnoses: list[str]
     lines: list[Line]
     clinical_trial_nct: str | None = None
+    unrelated_conditions: list = field(default_factory=list)  # pairs of diagnoses (server/icd_claims.py)
 
 
 class ClaimProblems(BadRequest):
@@ -195,7 +197,7 @@ def parse_claim(obj) -> Claim:
     lines = [parse_line(line, i, problems) for i, line in enumerate(_list(obj.get("lines"), "lines", MAX_LINES, True, problems))]
     if problems:
         raise ClaimProblems(list(problems))
-    return Claim(payer, date, pos, diagnoses, lines, nct)
+    return Claim(payer, date, pos, diagnoses, lines, nct, parse_unrelated(obj.get(UNRELATED), diagnoses))
 
 
 # ------------------------------------------------------------------ the scratch graph
@@ -409,6 +411,7 @@ def check_claim(store, claim, settings: dict | None = None) -> list[dict]:
     findings = []
     for rule_id, query in rules.rules.items():
         findings += run_rule(scratch, rule_id, query, defaults[rule_id])
+    findings += note_findings(claim)  # the ICD-10-CM notes' edits (server/icd_claims.py)
     findings = _merge(findings)
     for f in findings:
         f["sources"] = _sources(scratch, f["facts"])

@@ -5,12 +5,12 @@ package (April 2026 release). Two uses:
 - the indication subset committed in data/icd10cm-indications.ttl (the codes the reference
   names, with their ancestors so that `skos:broader*` works);
 - the whole code set as the optional module data/modules/icd10cm.ttl (git-ignored).
+Here: the package, looking codes up, and one concept's Turtle; server/icd_notes.py reads
+the notes, server/icd10cm_build.py writes the files.
 """
 
 import functools
-from pathlib import Path
 
-from .files import write_atomically
 from .errors import BadRequest
 
 
@@ -108,19 +108,3 @@ def concept(code: str) -> str:
         lines.append(f"    skos:broader <{ID}{parent}> ;")
     lines.append("    dct:source <https://w3id.org/coderef/id/source/icd10cm-2026> .")
     return "\n".join(lines)
-
-
-def build(out: Path, codes=None, progress=None) -> int:
-    """Write the given codes (with ancestors), or the whole code set, as Turtle. Returns the count."""
-    selected = with_ancestors(codes) if codes else all_codes()
-    total = len(selected)
-
-    def chunks():
-        yield HEADER + "\n"
-        for n, code in enumerate(selected, 1):
-            yield concept(code) + "\n\n"
-            if progress and (n % 5000 == 0 or n == total):
-                progress(n, total, code)
-
-    write_atomically(out, chunks())
-    return total

@@ -23,8 +23,8 @@ LAYERS = (
     ("server.validate",),  # SHACL compiled to SPARQL, the report, pySHACL, the conformance gate
     ("server.reports",),  # whole-graph answers kept per build
     ("server.graph",),  # persisted builds, opening a store, the live holder
-    ("server.icd10cm", "server.questions", "server.codes", "server.search", "server.payers", "server.claims",
-     "server.fhir"),  # the domain
+    ("server.icd10cm", "server.icd_notes", "server.icd10cm_build", "server.icd_claims", "server.icd_notes_page",
+     "server.questions", "server.codes", "server.search", "server.payers", "server.claims", "server.fhir"),  # the domain
     ("server.authoring",),  # import, diff
     ("server.web",),  # the Flask app, views, cache, OpenAPI, diagrams
     ("server",),  # the package itself: `from server import create_app`

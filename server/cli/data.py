@@ -103,14 +103,21 @@ def register_load(sub, common) -> None:
 
 
 def cmd_build(args) -> int:
-    from ..icd10cm import build  # noqa: PLC0415 (the code set loads on first use: ~3 s)
+    from ..icd10cm_build import build  # noqa: PLC0415 (the code set loads on first use: ~3 s)
 
     settings = settings_of(args)
     default = cfg.folder(settings, "DATA_DIR") / "modules" / "icd10cm.ttl"
     out = Path(args.out) if args.out else default
     codes = [c for arg in args.codes for c in arg.replace(",", " ").split()] if args.codes else None
-    count = build(out, codes, progress_printer("ICD-10-CM"))
-    print(f"wrote {count} ICD-10-CM concepts to {out}", file=sys.stderr)
+    built = build(out, codes, progress_printer("ICD-10-CM"))
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(built.notes.items()))
+    print(f"wrote {built.concepts} ICD-10-CM concepts, {sum(built.notes.values())} notes ({kinds or 'none'}) "
+          f"and {built.ranges} ranges to {out}", file=sys.stderr)
+    if built.unresolved:
+        print(f"{len(built.unresolved)} note targets name no code of the set (kept as text, cr:unresolvedTarget):",
+              file=sys.stderr)
+        for note, target in built.unresolved:
+            print(f"  {target!r} in {note}", file=sys.stderr)
     return 0
 
 

@@ -4,6 +4,7 @@ as SKOS; loaded whenever present, it makes codes_for_indication follow the hiera
 Built once per session into a copy of the reference (about 10 s and 1M triples)."""
 
 import random
+import re
 import shutil
 
 import pyoxigraph as ox
@@ -15,7 +16,8 @@ from rdflib.namespace import SH
 
 from server import create_app
 from server.cli import main as coderef
-from server.icd10cm import all_codes, build, with_ancestors
+from server.icd10cm import all_codes, with_ancestors
+from server.icd10cm_build import build
 from server.namespaces import sparql_prefixes
 from server.rdf.terms import Literal
 
@@ -126,14 +128,22 @@ def test_concepts_carry_the_release_date_through_their_scheme(module_store):
     assert [r["date"] for r in rows] == ["2026-04-01"]
 
 
+def readme_codes(repo_root) -> list[str]:
+    """The codes of the command README's data rules give for the shipped subset."""
+    text = (repo_root / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"coderef build-icd10cm --out data/icd10cm-indications\.ttl --codes ([A-Z0-9. ]+)`", text)
+    assert command, "README's data rules lost the command that writes data/icd10cm-indications.ttl"
+    return command.group(1).split()
+
+
 def test_the_shipped_subset_is_the_module_restricted(module_alone, repo_root, tmp_path):
-    """data/icd10cm-indications.ttl and the module say the same about the same codes, so
-    loading both only dedupes; and the subset is regenerated, not hand-edited."""
+    """data/icd10cm-indications.ttl and the module say the same about the same codes (and
+    notes, ranges), so loading both only dedupes; and the subset is README's command's
+    output, not hand-edited."""
     subset = set(ox.parse(path=str(repo_root / "data" / "icd10cm-indications.ttl")))
     assert subset and all(q in module_alone for q in subset)
-    notations = [str(q.object.value) for q in subset if q.predicate.value.endswith("#notation")]
     regenerated = tmp_path / "subset.ttl"
-    build(regenerated, notations)
+    build(regenerated, readme_codes(repo_root))
     assert set(ox.parse(path=str(regenerated))) == subset
 
 
@@ -198,9 +208,9 @@ def test_the_api_takes_every_notation_the_shape_takes(repo_root, root_copy):
 
 def test_build_of_given_codes_writes_what_it_always_wrote(repo_root, tmp_path):
     """`build-icd10cm --codes`, however the codes are spelled, writes the committed subset
-    byte for byte (it was written by the version before codes were looked up by dict)."""
+    byte for byte."""
     shipped = repo_root / "data" / "icd10cm-indications.ttl"
-    notations = sorted(str(q.object.value) for q in ox.parse(path=str(shipped)) if q.predicate.value.endswith("#notation"))
+    notations = readme_codes(repo_root)
     spelled = [n.replace(".", "") if i % 3 == 0 else n.lower() if i % 3 == 1 else n for i, n in enumerate(notations)]
     out = tmp_path / "subset.ttl"
     assert coderef(["build-icd10cm", "--out", str(out), "--codes", ", ".join(spelled[:5]), *spelled[5:]]) == 0
@@ -220,3 +230,130 @@ def test_given_codes_are_looked_up_without_scanning_the_set(official_codes, monk
     monkeypatch.setattr(icd10cm.icd, "add_dot", scan)
     dotless = [code.replace(".", "") for code in official_codes]
     assert with_ancestors(dotless) == sorted(official_codes)
+
+
+# ------------------------------------------------------------------ notes (issue 17)
+
+KIND = "https://w3id.org/coderef/id/vocab/icd-note-kind/"
+LISTED = {"excludes1": icd.get_excludes1, "excludes2": icd.get_excludes2,
+          "includes": icd.get_includes, "inclusion-term": icd.get_inclusion_term}
+TEXT = {"code-first": icd.get_code_first, "use-additional-code": icd.get_use_additional_code,
+        "code-also": icd.get_code_also, "note": icd.get_notes}
+
+
+def package_counts() -> dict:
+    """Notes per kind as the package holds them, read straight from its functions: a list
+    item is a note, a text field one note; every item of the set (chapters, blocks, codes,
+    and the blocks named like their category through prioritize_blocks)."""
+    counts = dict.fromkeys([*LISTED, *TEXT, "seventh-character"], 0)
+    for name in dict.fromkeys(icd.get_all_codes()):
+        readings = [False, True] if icd.is_block(name) and icd.is_category(name) else [False]
+        for blocks in readings:
+            for kind, read in LISTED.items():
+                counts[kind] += len([t for t in read(name, prioritize_blocks=blocks) if t.strip()])
+            for kind, read in TEXT.items():
+                counts[kind] += bool(read(name, prioritize_blocks=blocks).strip())
+            counts["seventh-character"] += bool(icd.get_seven_chr_def(name, prioritize_blocks=blocks)
+                                                or icd.get_seven_chr_note(name, prioritize_blocks=blocks))
+    return counts
+
+
+def test_notes_per_kind_match_the_package(module_alone):
+    rows = module_alone.query(f"""SELECT ?kind (COUNT(?n) AS ?count) WHERE {{
+        ?n a <https://w3id.org/coderef/ontology#CodingNote> ; <https://w3id.org/coderef/ontology#noteKind> ?kind }}
+        GROUP BY ?kind""")
+    built = {r["kind"].value.removeprefix(KIND): int(r["count"].value) for r in rows}
+    expected = package_counts()
+    assert built == expected
+    assert expected["excludes1"] > 5000 and expected["inclusion-term"] > 12000
+
+
+CR = "https://w3id.org/coderef/ontology#"
+
+
+def test_every_resolved_target_exists(module_alone):
+    """Targets and range members are described concepts or ranges, and there are many."""
+    dangling = list(module_alone.query(f"""SELECT ?note ?t WHERE {{
+        ?note <{CR}noteTarget>|<{CR}rangeMember>|<{CR}rangeStart>|<{CR}rangeEnd>|<{CR}inRange> ?t .
+        FILTER NOT EXISTS {{ ?t a <{CR}DiagnosisCode> }} FILTER NOT EXISTS {{ ?t a <{CR}CodeRange> }} }}"""))
+    assert dangling == []
+    [count] = module_alone.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ ?note <{CR}noteTarget> ?t }}")
+    assert int(count["n"].value) > 10_000
+
+
+def test_unresolved_targets_name_nothing_of_the_set_and_are_kept(module_alone):
+    rows = [(r["note"].value, r["t"].value) for r in module_alone.query(
+        f"SELECT ?note ?t WHERE {{ ?note <{CR}unresolvedTarget> ?t }}")]
+    assert rows, "the set has a few (K00-K93, R10.1-R10.4-, G31.90, ...)"
+    for note, text in rows:
+        ends = [e.rstrip(".-") for e in re.split(r"\s*-\s*(?=[A-Z])", text)]
+        assert not all(icd.is_valid_item(e) and icd.is_category_or_subcategory(e) for e in ends), (note, text)
+    assert any(t == "K00-K93" for _, t in rows)  # K93 is not a category of the 2026 set
+
+
+def notes_of(module_app, code) -> list[dict]:
+    answer = module_app.test_client().get(f"/api/questions/icd_notes?icd={code}").get_json()
+    assert answer["ok"], answer
+    return answer["rows"]
+
+
+def kinds_from(rows, holder) -> dict:
+    out = {}
+    for r in rows:
+        if r["holderNotation"] == holder:
+            out.setdefault(r["kind"].removeprefix(KIND), set()).add(r["text"])
+    return out
+
+
+def test_e10_9_inherits_the_notes_of_e10_and_its_chapter(module_app):
+    """get_excludes1("E10.9") is empty; the conventions apply E10's notes to it."""
+    assert icd.get_excludes1("E10.9") == []
+    rows = notes_of(module_app, "E10.9")
+    e10 = kinds_from(rows, "E10")
+    assert e10["excludes1"] == set(icd.get_excludes1("E10")) and len(e10["excludes1"]) == 9
+    assert e10["includes"] == set(icd.get_includes("E10"))
+    assert set(kinds_from(rows, "4")) == {"excludes1", "note"}  # chapter 4
+    assert all(r["inherited"] == "true" for r in rows)
+    targets = {r["targetNotation"] for r in rows if "type 2 diabetes" in r["text"]}
+    assert targets == {"E11"}
+
+
+def test_e10_649_inherits_use_additional_code_from_e10_64(module_app):
+    rows = notes_of(module_app, "E10.649")
+    [note] = [r for r in rows if r["kind"] == KIND + "use-additional-code"]
+    assert note["holderNotation"] == "E10.64" and note["targetNotation"] == "E16.A"
+    assert note["text"] == icd.get_use_additional_code("E10.64")
+    assert kinds_from(rows, "E10")["excludes1"] == set(icd.get_excludes1("E10"))
+
+
+def test_z94_83_inherits_from_its_category_block_and_chapter(module_app):
+    rows = notes_of(module_app, "Z94.83")
+    assert {r["targetNotation"] for r in rows if r["kind"] == KIND + "excludes2"} == {"Z95"}
+    assert kinds_from(rows, "Z77-Z99")["code-also"] == {icd.get_code_also("Z77-Z99", prioritize_blocks=True)}
+    assert "note" in kinds_from(rows, "21")
+    assert not [r for r in rows if r["kind"] == KIND + "inclusion-term"]
+
+
+def test_a_seventh_character_code_inherits_its_characters_but_not_inclusion_terms(module_app):
+    rows = notes_of(module_app, "S72.001A")
+    seventh = [r for r in rows if r["kind"] == KIND + "seventh-character"]
+    assert {r["holderNotation"] for r in seventh} == {"S72"}
+    assert {r["character"]: r["characterMeaning"] for r in seventh}["A"] == "initial encounter for closed fracture"
+    assert len({r["character"] for r in seventh if r.get("character")}) == len(icd.get_seven_chr_def("S72")) == 16
+    assert icd.get_inclusion_term("S72.00"), "S72.00 has inclusion terms ..."
+    assert not [r for r in rows if r["kind"] == KIND + "inclusion-term"], "... which name what S72.00 itself is for"
+    assert kinds_from(rows, "S72")["excludes1"] == set(icd.get_excludes1("S72"))
+
+
+def test_excludes_pairs_finds_ranges_and_wildcards(client, request):
+    """On the shipped data (the indication subset and what its notes name). Over the whole
+    module, and over a remote endpoint, the question does not finish in time yet."""
+    if "remote" in request.node.name:
+        pytest.skip("excludes_pairs over a remote endpoint passes the 10 s limit: a known limit of the query")
+    answer = client.get("/api/questions/excludes_pairs?codes=E10.9,E13 P70.2 Z94.83 Z95").get_json()
+    assert answer["ok"], answer
+    pairs = {(r["codeNotation"], r["otherNotation"], r["kind"].removeprefix(KIND), r["targetNotation"]) for r in answer["rows"]}
+    assert ("E10.9", "E13", "excludes1", "E13") in pairs  # E13.-
+    assert ("E10.9", "P70.2", "excludes1", "P70-P74") in pairs  # chapter 4's range, a block
+    assert ("Z94.83", "Z95", "excludes2", "Z95") in pairs
+    assert not [p for p in pairs if p[0] == "Z94.83" and p[2] == "excludes1"]

@@ -146,6 +146,8 @@ SOURCED_CASES = [
     ("payer_gaps", {"payer": "medicare"}),
     ("codes_using_modifier", {"modifier": "KX"}), ("codes_using_modifier", {"modifier": "modifier/22"}),
     ("codes_at_place_of_service", {"place": "21"}), ("codes_at_place_of_service", {"place": "pos/22"}),
+    ("icd_notes", {"icd": "E10.649"}), ("icd_notes", {"icd": "Z94.83"}),
+    ("excludes_pairs", {"codes": "E10.9 E13 R73.9"}),
 ]
 # Questions with no row in the shipped data (it is consistent there): their rows and
 # sources are checked on fixture graphs by the named test module.

@@ -23,7 +23,7 @@ SCHEME_NAMES = {"cpt": "CPT", "hcpcs": "HCPCS Level II", "icd10cm": "ICD-10-CM",
                 "pos": "Place of service"}
 # The code page's sections, in order; each is a partial pages/code/_<name>.html that shows
 # itself only when it has something to say. A new section is a partial and a name here.
-CODE_SECTIONS = ["diagram", "supports", "hierarchy", "applies", "performed", "bundled", "modifiers", "indications", "sites",
+CODE_SECTIONS = ["diagram", "supports", "icd_notes", "hierarchy", "applies", "performed", "bundled", "modifiers", "indications", "sites",
                  "related", "coverage", "guidance", "payment", "workflow", "gaps", "sources"]
 SCHEMES_ROUTE = "any(" + ", ".join(CODE_SCHEMES) + ")"
 _CLASSES = ("ProcedureCode", "DiagnosisCode", "Modifier", "PlaceOfService")
@@ -73,7 +73,16 @@ def code_record(notation: str) -> dict:
         raise
     if record.get("scheme") == "icd10cm":
         record["supports"] = supported_procedures(record["notation"])
+        record["icdNotes"] = icd_notes(record["notation"])
     return record
+
+
+def icd_notes(icd: str) -> list[dict]:
+    """For a diagnosis code: the ICD-10-CM notes that apply to it, grouped by kind (server/icd_notes_page.py)."""
+    from ...icd_notes_page import group_notes  # noqa: PLC0415
+    from ..extensions import get_catalogue  # noqa: PLC0415
+
+    return group_notes(get_catalogue().run(get_store(), "icd_notes", {"icd": icd}).rows)
 
 
 def supported_procedures(icd: str) -> list[dict]:
