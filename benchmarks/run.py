@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from urllib.parse import urlencode
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -400,7 +401,7 @@ def throughput(port: int, path: str, seconds: float, clients: int = 4) -> float:
 
 
 def question_path(q) -> str:
-    query = "&".join(f"{k}={v}" for k, v in PARAMS.items() if q.param(k))
+    query = urlencode({k: v for k, v in PARAMS.items() if q.param(k)})
     return f"/api/questions/{q.id}" + (f"?{query}" if query else "")
 
 
