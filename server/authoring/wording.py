@@ -19,6 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ..errors import ConfigError, DataError
+from ..files import write_atomically
 
 __all__ = ["RUN", "words", "runs", "shared_runs", "build", "read_fingerprints", "Copy", "find_copies"]
 
@@ -94,8 +95,7 @@ def build(folder: Path, out: Path) -> int:
              "# Made by `coderef check-wording --build DIR`; the texts are not in the repository.",
              "# hash<TAB>source address"]
     lines += [f"{h}\t{a}" for h, a in sorted(prints.items())]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_atomically(out, ["\n".join(lines) + "\n"])
     return len(prints)
 
 

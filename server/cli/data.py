@@ -191,7 +191,8 @@ def cmd_check_wording(args) -> int:
     if not prints_file.is_file():
         raise ConfigError(f"{prints_file}: no fingerprint file (make one with --build DIR, or name one with --fingerprints)")
     prints = wording.read_fingerprints(prints_file)
-    files = sorted(cfg.folder(settings, "DATA_DIR").rglob("*.ttl"))
+    data = cfg.folder(settings, "DATA_DIR")
+    files = [f for f in cfg.data_files(settings) if f.is_relative_to(data)]  # data/, without examples/
     copies = wording.find_copies(files, prints)
     for copy in copies:
         print(copy)
