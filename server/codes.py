@@ -208,12 +208,14 @@ def describe_code(store, notation: str, catalogue: Catalogue | None = None) -> d
 _HIERARCHY = f"""
 PREFIX skos: <{SKOS}>
 PREFIX cr: <{CR}>
-SELECT ?relation ?other ?notation ?label ?billable WHERE {{
-  {{ ?code skos:broader ?other . BIND("broader" AS ?relation) }}
-  UNION {{ ?other skos:broader ?code . BIND("narrower" AS ?relation) }}
+SELECT ?code ?relation ?other ?notation ?label ?billable WHERE {{
+  # The labels inside the branches: after the UNION, the "self" row (no ?other) would take
+  # every notation and label of the graph (98,344 rows, minutes, with the whole code set).
+  {{ ?code skos:broader ?other . BIND("broader" AS ?relation)
+     OPTIONAL {{ ?other skos:notation ?notation }} OPTIONAL {{ ?other skos:prefLabel ?label }} }}
+  UNION {{ ?other skos:broader ?code . BIND("narrower" AS ?relation)
+           OPTIONAL {{ ?other skos:notation ?notation }} OPTIONAL {{ ?other skos:prefLabel ?label }} }}
   UNION {{ ?code cr:billable ?billable . BIND("self" AS ?relation) }}
-  OPTIONAL {{ ?other skos:notation ?notation }}
-  OPTIONAL {{ ?other skos:prefLabel ?label }}
 }}
 """
 

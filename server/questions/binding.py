@@ -22,6 +22,9 @@ CODE_PATTERNS = {
     "modifier": re.compile(r"^[0-9A-Z]{2}$"),
     "pos": re.compile(r"^[0-9]{2}$"),
 }
+# An icd10cm-list: codes separated by spaces, commas or semicolons; at most MAX_LIST of them.
+LIST_SEPARATORS = re.compile(r"[\s,;]+")
+MAX_LIST = 50
 PAYER_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 CODE_CLASSES = ("ProcedureCode", "DiagnosisCode", "Modifier", "PlaceOfService")
 MAX_STRING = 200
@@ -94,6 +97,28 @@ def resolve_payer(store, value: str, name: str = "payer") -> IRI:
     if not any(r["class"]["value"] == CR + "Payer" for r in rows):
         raise NotFound(f"parameter {name!r}: no payer {slug} in the reference (the payers are listed at /coverage)")
     return IRI(iri)
+
+
+def bind_list(store, param: Param, value: str) -> dict:
+    """The bindings of an icd10cm-list parameter: each code resolved (400 or 404 naming it),
+    repeats dropped, as VALUES columns (tuples of IRIs) of the variables it binds: with one
+    variable, the codes; with two, every ordered pair of distinct codes."""
+    name = param.name
+    if len(value) > MAX_STRING * 4:
+        raise BadRequest(f"parameter {name!r} is longer than {MAX_STRING * 4} characters")
+    written = [w for w in LIST_SEPARATORS.split(value.strip()) if w]
+    if len(written) > MAX_LIST:
+        raise BadRequest(f"parameter {name!r}: {len(written)} codes; at most {MAX_LIST} are taken")
+    codes = []
+    for word in written:
+        iri = resolve_code(store, word, name, diagnosis_only=True)
+        if iri not in codes:
+            codes.append(iri)
+    if len(param.variables) == 1:
+        return {param.variables[0]: tuple(codes)}
+    pairs = [(a, b) for a in codes for b in codes if a != b]
+    first, second = param.variables
+    return {first: tuple(a for a, _ in pairs), second: tuple(b for _, b in pairs)}
 
 
 def bind_value(store, param: Param, value: str):

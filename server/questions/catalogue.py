@@ -1,7 +1,7 @@
 """The catalogue of questions: look one up, bind its parameters, answer it (from a report when one exists)."""
 
 from ..errors import BadRequest, NotFound
-from .binding import bind_value
+from .binding import bind_list, bind_value
 from .facts import facts, gather, label_columns
 from .model import Answer, Question
 
@@ -48,7 +48,10 @@ class Catalogue:
                 if p.required:
                     raise BadRequest(f"parameter {p.name!r} is required by question {question.id!r}")
                 continue
-            bindings[p.name] = bind_value(store, p, str(value))
+            if p.type == "icd10cm-list":
+                bindings.update(bind_list(store, p, str(value)))
+            else:
+                bindings[p.name] = bind_value(store, p, str(value))
         return bindings
 
     def run(self, store, question_id: str, raw_params: dict | None = None, cap: int | None = None,

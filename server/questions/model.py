@@ -25,10 +25,20 @@ class Param:
     required: bool = True
     default: str | None = None
     description: str = ""
+    # The query variables the value binds: the parameter's own name, but a list of codes
+    # may bind two (every ordered pair of distinct codes of the list, binding.bind_list).
+    binds: tuple = ()
+
+    @property
+    def variables(self) -> tuple:
+        return self.binds or (self.name,)
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "type": self.type, "required": self.required,
-                "default": self.default, "description": self.description}
+        out = {"name": self.name, "type": self.type, "required": self.required,
+               "default": self.default, "description": self.description}
+        if self.binds:
+            out["binds"] = list(self.binds)
+        return out
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ class Answer:
     columns: list
     rows: list  # dicts: column -> SPARQL JSON term
     truncated: bool = False  # the result cap cut the answer where these rows end
-    bindings: dict = field(default_factory=dict)  # param name -> terms.IRI / terms.Literal
+    bindings: dict = field(default_factory=dict)  # variable -> terms.IRI / terms.Literal, or a tuple of them (a VALUES column)
     offset: int = 0  # of the first row, when the answer is one page of a longer one
     more: bool = False  # rows follow this page
     # Per row, every source of its fact ({source column: term}), once rows are gathered

@@ -18,9 +18,9 @@ from ..files import write_atomically
 from .catalogue import Catalogue
 from .model import HeaderError, Param, Question
 
-PARAM_TYPES = ("code", "icd10cm", "payer", "date", "string", "integer")
+PARAM_TYPES = ("code", "icd10cm", "icd10cm-list", "payer", "date", "string", "integer")
 HEADER_KEYS = {"summary", "description", "params", "tags"}
-PARAM_KEYS = {"name", "type", "required", "default", "description"}
+PARAM_KEYS = {"name", "type", "required", "default", "description", "binds"}
 QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 # Query-string names the HTTP interface keeps for itself: no question parameter may take them.
 RESERVED_PARAMS = ("format", "limit", "offset")
@@ -59,13 +59,21 @@ def _param(path, raw) -> Param:
     default = raw.get("default")
     if default is not None:
         default = default.isoformat() if isinstance(default, date) else str(default)
-    return Param(name, kind, required, default, str(raw.get("description") or ""))
+    binds = raw.get("binds") or ()
+    if binds:
+        if kind != "icd10cm-list":
+            raise HeaderError(path, f"parameter {name!r}: binds is for an icd10cm-list parameter, not a {kind}")
+        if (not isinstance(binds, list) or len(binds) not in (1, 2) or len(set(map(str, binds))) != len(binds)
+                or not all(isinstance(v, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", v) for v in binds)):
+            raise HeaderError(path, f"parameter {name!r}: binds is a list of one or two distinct variable names, "
+                                    f"not {binds!r}")
+    return Param(name, kind, required, default, str(raw.get("description") or ""), tuple(binds))
 
 
 def read_question(path, portable=None) -> Question:
     path = Path(path)
     qid, summary, description, params, tags, query = _read_header(path)
-    key = (query, tuple(p.name for p in params))
+    key = (query, tuple(v for p in params for v in p.variables))
     columns = _CHECKED.get(key)
     if columns is None:
         columns = _CHECKED[key] = _check_query(path, query, params, portable)
@@ -112,6 +120,9 @@ def _read_header(path: Path) -> tuple:
     names = [p.name for p in params]
     if len(set(names)) != len(names):
         raise HeaderError(path, "a parameter is declared twice")
+    variables = [v for p in params for v in p.variables]
+    if len(set(variables)) != len(variables):
+        raise HeaderError(path, "two parameters bind the same variable")
     return qid, summary.strip(), str(header.get("description") or "").strip(), params, tuple(tags), query
 
 
@@ -149,7 +160,7 @@ def _check_portable(path, query: str, params) -> None:
         tree = parseQuery(query)
     except ParseException as err:
         raise HeaderError(path, f"the query is not portable SPARQL 1.1: {err}") from None
-    names = {p.name for p in params}
+    names = {v for p in params for v in p.variables}
     where = tree[1].get("where")
     outer, inner = _variables(where, subqueries=False), _variables(where, subqueries=True)
     in_bind = _variables_in_binds(where)
@@ -196,7 +207,7 @@ class PortabilityCache:
 
     @staticmethod
     def key(query: str, params) -> str:
-        text = json.dumps([PORTABILITY_CHECK, *_engine_versions(), [p.name for p in params], query])
+        text = json.dumps([PORTABILITY_CHECK, *_engine_versions(), [v for p in params for v in p.variables], query])
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def vouches(self, query: str, params) -> bool:

@@ -66,10 +66,21 @@ def _group_end(toks, i: int) -> int:
 
 
 def values_block(bindings: dict) -> str:
-    """`VALUES (?a ?b) { (<iri> "lit") }`, every term serialized by pyoxigraph."""
+    """`VALUES (?a ?b) { (<iri> "lit") }`, every term serialized by pyoxigraph. A tuple
+    value is a column: one row per item, the single terms repeated in each (every tuple
+    the same length; an empty one, no rows)."""
     names = [str(ox.Variable(name)) for name in bindings]  # ValueError on a bad name
-    terms = [str(to_oxigraph(term)) for term in bindings.values()]
-    return f"VALUES ({' '.join(names)}) {{ ({' '.join(terms)}) }}"
+    columns = [v for v in bindings.values() if isinstance(v, tuple)]
+    if not columns:
+        terms = [str(to_oxigraph(term)) for term in bindings.values()]
+        return f"VALUES ({' '.join(names)}) {{ ({' '.join(terms)}) }}"
+    height = len(columns[0])
+    if any(len(c) != height for c in columns):
+        raise ValueError("the bound columns differ in length")
+    cells = [[str(to_oxigraph(t)) for t in v] if isinstance(v, tuple) else [str(to_oxigraph(v))] * height
+             for v in bindings.values()]
+    rows = " ".join(f"({' '.join(row)})" for row in zip(*cells))
+    return f"VALUES ({' '.join(names)}) {{ {rows} }}"
 
 
 def inject_values(query: str, bindings: dict | None) -> str:

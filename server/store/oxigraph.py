@@ -69,7 +69,9 @@ class OxigraphStore:
         alone is not enough where a parameter meets a UNION (sources 45 ms -> 11 s: the UNION
         is evaluated unbound, then joined); the substitution keeps that plan."""
         text = inject_values(query, bindings)  # the query itself when nothing is bound
-        substitutions = {ox.Variable(k): to_oxigraph(v) for k, v in (bindings or {}).items()}
+        # A tuple (a column of the VALUES block, several rows) has no single substitution.
+        substitutions = {ox.Variable(k): to_oxigraph(v) for k, v in (bindings or {}).items()
+                         if not isinstance(v, tuple)}
         while True:
             try:
                 return self.store.query(text, substitutions=substitutions or None)

@@ -3,7 +3,7 @@
 Every question and each of its parameters is documented where it is served.
 """
 
-from ..questions import CODE_PATTERNS, MAX_STRING, PAYER_SLUG
+from ..questions import CODE_PATTERNS, MAX_LIST, MAX_STRING, PAYER_SLUG
 
 __all__ = ["build"]
 
@@ -22,6 +22,11 @@ def param_schema(param) -> dict:
         schema = {"type": "string", "pattern": _any_code_pattern(), "examples": ["0584T", "G0341", "E10.649", "pos/22"]}
     elif kind == "icd10cm":
         schema = {"type": "string", "pattern": CODE_PATTERNS["icd10cm"].pattern, "examples": ["E10.649"]}
+    elif kind == "icd10cm-list":
+        code = CODE_PATTERNS["icd10cm"].pattern.strip("^$")
+        schema = {"type": "string", "maxLength": MAX_STRING * 4,
+                  "pattern": f"^[\\s,;]*{code}([\\s,;]+{code})*[\\s,;]*$", "examples": ["E10.9 R73.9", "E10.9,E13"],
+                  "description": f"ICD-10-CM codes separated by spaces, commas or semicolons (at most {MAX_LIST})"}
     elif kind == "payer":
         schema = {"type": "string", "pattern": PAYER_SLUG.pattern, "examples": ["medicare", "aetna"]}
     elif kind == "date":
@@ -118,7 +123,7 @@ SCHEMAS = {
     "Param": {
         "type": "object", "required": ["name", "type", "required"],
         "properties": {"name": {"type": "string"},
-                       "type": {"enum": ["code", "icd10cm", "payer", "date", "string", "integer"]},
+                       "type": {"enum": ["code", "icd10cm", "icd10cm-list", "payer", "date", "string", "integer"]},
                        "required": {"type": "boolean"}, "default": {"type": ["string", "null"]},
                        "description": {"type": "string"}},
     },

@@ -85,6 +85,10 @@ BROKEN_HEADERS = {
     "param key": ("#+ summary: s\n#+ params:\n#+   - {name: code, type: code, requird: true}\n", "unknown parameter key"),
     "param unused": ("#+ summary: s\n#+ params:\n#+   - {name: payer, type: payer}\n", "appears nowhere"),
     "no header": ("", "no #+ header"),
+    "binds a single code": ("#+ summary: s\n#+ params:\n#+   - {name: code, type: icd10cm, binds: [code, other]}\n", "binds is for an icd10cm-list"),
+    "binds three": ("#+ summary: s\n#+ params:\n#+   - {name: codes, type: icd10cm-list, binds: [code, other, third]}\n", "one or two distinct variable names"),
+    "binds one twice": ("#+ summary: s\n#+ params:\n#+   - {name: codes, type: icd10cm-list, binds: [code, code]}\n", "one or two distinct variable names"),
+    "binds unused": ("#+ summary: s\n#+ params:\n#+   - {name: codes, type: icd10cm-list, binds: [code, other]}\n", "'other' appears nowhere"),
 }
 BODY = "SELECT ?component ?source WHERE { ?code <https://w3id.org/coderef/ontology#bundledService> ?component }\n"
 

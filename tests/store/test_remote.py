@@ -73,6 +73,19 @@ def test_values_block_gives_the_answers_of_substitution(small_store, case):
     assert answers(small_store, injected) == answers(small_store, query, bindings)
 
 
+def test_a_tuple_binds_a_column_of_rows(small_store):
+    """An icd10cm-list binds columns (binding.bind_list): one row per item, single values repeated."""
+    query = "SELECT ?s ?l WHERE { ?s <http://www.w3.org/2004/02/skos/core#prefLabel> ?l }"
+    a, b, c = (IRI(f"http://example.org/{x}") for x in "abc")
+    both = {"s": (a, b), "l": Literal("Beta", lang="en")}
+    assert [r["s"]["value"] for r in small_store.select(query, both).rows] == ["http://example.org/b"]
+    assert sorted(r["s"]["value"] for r in small_store.select(query, {"s": (a, c)}).rows) == [a.value, c.value]
+    assert "VALUES (?s) { (<http://example.org/a>) (<http://example.org/c>) }" in inject_values(query, {"s": (a, c)})
+    assert small_store.select(query, {"s": ()}).rows == []
+    with pytest.raises(BadRequest):
+        inject_values(query, {"s": (a, b), "l": (Literal("Beta", lang="en"),)})
+
+
 def test_embedded_binds_a_variable_it_does_not_project(small_store):
     rows = small_store.select("SELECT ?label WHERE { ?s <http://www.w3.org/2004/02/skos/core#prefLabel> ?label }", {"s": IRI("http://example.org/b")}).rows
     assert rows == [{"label": {"type": "literal", "value": "Beta", "xml:lang": "en"}}]
