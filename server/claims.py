@@ -335,6 +335,12 @@ def rule_metadata(scratch: ox.Store) -> dict:
     return found
 
 
+def reduced_severities(scratch: ox.Store) -> dict:
+    """rule id -> the severity it drops to where the data allows (clm:reducedSeverity)."""
+    return {q.subject.value.removeprefix(RULE): q.object.value
+            for q in scratch.quads_for_pattern(None, _n(CLM + "reducedSeverity"), None)}
+
+
 def _sources(scratch: ox.Store, facts) -> list[str]:
     out = []
     for fact in facts:
@@ -411,7 +417,15 @@ def check_claim(store, claim, settings: dict | None = None) -> list[dict]:
     findings = []
     for rule_id, query in rules.rules.items():
         findings += run_rule(scratch, rule_id, query, defaults[rule_id])
-    findings += note_findings(claim)  # the ICD-10-CM notes' edits (server/icd_claims.py)
+    reduced = reduced_severities(scratch)
+    for f in note_findings(claim):  # the ICD-10-CM notes' edits (server/icd_claims.py)
+        rule_id = f["rule"]
+        if rule_id not in defaults:
+            raise ConfigError(f"rule {rule_id}: no clm:severity in the data (data/claim-rules.ttl)")
+        # The severity is the data's: the rule's own, or its reduced one where the claim states the exception.
+        f["severity"] = reduced.get(rule_id, defaults[rule_id]) if f.pop("reduced", False) else defaults[rule_id]
+        f["facts"].append(RULE + rule_id)  # the rule's statement, last, as for the query rules
+        findings.append(f)
     findings = _merge(findings)
     for f in findings:
         f["sources"] = _sources(scratch, f["facts"])

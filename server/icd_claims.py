@@ -95,7 +95,8 @@ def _excludes(diagnoses, unrelated) -> list[dict]:
         elif pair in unrelated:
             out.append(_finding("icd-excludes1", "warning", f"{code} and {other}: {words}. Excludes1: the two are not "
                                 "coded together, but the claim says the conditions are unrelated (the exception the "
-                                "conventions allow): keep the documentation that shows it.", notes, [code, other]))
+                                "conventions allow): keep the documentation that shows it.", notes, [code, other])
+                       | {"reduced": True})  # the data's clm:reducedSeverity (claims.py)
         else:
             out.append(_finding("icd-excludes1", "error", f"{code} and {other}: {words}. Excludes1: the two are not "
                                 f"coded together; remove one, or if the conditions are unrelated say so in {FIELD}.",
@@ -126,10 +127,11 @@ def _sequencing(diagnoses) -> list[dict]:
                 else:
                     out.append(_finding(rule, severity, f"{said} None of {_names(note.targets)} is on the claim, before "
                                         f"{code}{' (needed only if applicable)' if severity == 'info' else ''}.",
-                                        [note], [code]))
+                                        [note], [code]) | {"reduced": severity == "info"})
             elif not present:
                 out.append(_finding(rule, severity, f"{said} None of {_names(note.targets)} is on the claim"
-                                    f"{' (needed only if applicable)' if severity == 'info' else ''}.", [note], [code]))
+                                    f"{' (needed only if applicable)' if severity == 'info' else ''}.", [note], [code])
+                           | {"reduced": severity == "info"})  # "if applicable": the data's clm:reducedSeverity
     return out
 
 
