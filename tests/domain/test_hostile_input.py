@@ -124,7 +124,7 @@ def status_ok(response, path):
 # ---------------------------------------------------------------- parameter binders
 
 
-BENIGN = {"code": "0584T", "icd10cm": "E10.649", "payer": "medicare", "date": "2026-03-02", "integer": "365"}
+BENIGN = {"code": "0584T", "icd10cm": "E10.649", "icd10cm-list": "E10.649 R73.9", "payer": "medicare", "date": "2026-03-02", "integer": "365"}
 
 
 def baseline_texts(app, client, paths, params) -> set:
@@ -140,10 +140,10 @@ def question_with(catalogue, kind: str):
 
 
 def test_every_param_type_is_covered():
-    assert set(PARAM_TYPES) == {"code", "icd10cm", "payer", "date", "string", "integer"}
+    assert set(PARAM_TYPES) == {"code", "icd10cm", "icd10cm-list", "payer", "date", "string", "integer"}
 
 
-@pytest.mark.parametrize("kind", ["code", "icd10cm", "payer", "date", "integer"])
+@pytest.mark.parametrize("kind", ["code", "icd10cm", "icd10cm-list", "payer", "date", "integer"])
 def test_param_binder_keeps_the_query_shape(app, kind):
     catalogue = app.extensions["coderef.questions"]
     question = question_with(catalogue, kind)

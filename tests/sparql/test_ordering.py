@@ -15,7 +15,7 @@ from server.store.oxigraph import _result
 
 EX = "http://example.org/"
 XSD = "http://www.w3.org/2001/XMLSchema#"
-CATALOGUE_PARAMS = {"code": "0584T", "icd": "E10.649", "payer": "medicare", "as_of": "2025-01-01",
+CATALOGUE_PARAMS = {"code": "0584T", "icd": "E10.649", "codes": "E10.9 E13 R73.9", "payer": "medicare", "as_of": "2025-01-01",
                     "modifier": "KX", "place": "21"}
 
 

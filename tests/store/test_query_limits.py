@@ -29,7 +29,7 @@ EXPLOSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 NORMAL = ("PREFIX skos: <http://www.w3.org/2004/02/skos/core#> "
           "SELECT ?label WHERE { ?code skos:notation '0584T' ; skos:prefLabel ?label }")
 # Values for the parameters of the catalogue's questions; all appear in the shipped data.
-PARAMS = {"code": "0584T", "icd": "E10.649", "as_of": "2026-01-01", "payer": "cigna", "modifier": "KX", "place": "21"}
+PARAMS = {"code": "0584T", "icd": "E10.649", "codes": "E10.9 E13 R73.9", "as_of": "2026-01-01", "payer": "cigna", "modifier": "KX", "place": "21"}
 
 pytestmark = pytest.mark.embedded_only
 
