@@ -26,7 +26,7 @@ from . import config as cfg
 from .errors import BadRequest, ConfigError
 from .namespaces import CR, DCT, ID, RDF, SCHEMA, SKOS, XSD
 from .icd10cm import icd, normalise  # the code set loads on first use (~3 s, ~100 MB)
-from .icd_claims import FIELD as UNRELATED, note_findings, parse_unrelated
+from .icd_claims import FIELD as UNRELATED, RULES as NOTE_RULES, note_findings, parse_unrelated
 from .questions import CODE_PATTERNS, PAYER_SLUG
 from .rdf.terms import IRI
 from .sparql.text import tokens
@@ -326,19 +326,11 @@ def _value(term) -> str | None:
     return None if term is None else term.value
 
 
-def rule_metadata(scratch: ox.Store) -> dict:
-    """rule id -> default severity, as data/claim-rules.ttl states it."""
-    found = {}
-    for quad in scratch.quads_for_pattern(None, _n(CLM + "severity"), None):
-        rule_id = quad.subject.value.removeprefix(RULE)
-        found[rule_id] = quad.object.value
-    return found
-
-
-def reduced_severities(scratch: ox.Store) -> dict:
-    """rule id -> the severity it drops to where the data allows (clm:reducedSeverity)."""
+def rule_metadata(scratch: ox.Store, prop: str = "severity") -> dict:
+    """rule id -> its clm:severity (default), or another value of the rules (reducedSeverity),
+    as data/claim-rules.ttl states it."""
     return {q.subject.value.removeprefix(RULE): q.object.value
-            for q in scratch.quads_for_pattern(None, _n(CLM + "reducedSeverity"), None)}
+            for q in scratch.quads_for_pattern(None, _n(CLM + prop), None)}
 
 
 def _sources(scratch: ox.Store, facts) -> list[str]:
@@ -411,19 +403,17 @@ def check_claim(store, claim, settings: dict | None = None) -> list[dict]:
     scratch.bulk_extend(ox.Quad(t.subject, t.predicate, t.object) for t in triples)
 
     defaults = rule_metadata(scratch)
-    missing = sorted(set(rules.rules) - set(defaults))
+    missing = sorted((set(rules.rules) | set(NOTE_RULES)) - set(defaults))
     if missing:
         raise ConfigError(f"rules {', '.join(missing)}: no clm:severity in the data (data/claim-rules.ttl)")
     findings = []
     for rule_id, query in rules.rules.items():
         findings += run_rule(scratch, rule_id, query, defaults[rule_id])
-    reduced = reduced_severities(scratch)
+    reduced = rule_metadata(scratch, "reducedSeverity")
     for f in note_findings(claim):  # the ICD-10-CM notes' edits (server/icd_claims.py)
         rule_id = f["rule"]
-        if rule_id not in defaults:
-            raise ConfigError(f"rule {rule_id}: no clm:severity in the data (data/claim-rules.ttl)")
-        # The severity is the data's: the rule's own, or its reduced one where the claim states the exception.
-        f["severity"] = reduced.get(rule_id, defaults[rule_id]) if f.pop("reduced", False) else defaults[rule_id]
+        # The severity is the data's: the rule's own, or its reduced one where the finding qualifies.
+        f["severity"] = reduced.get(rule_id, defaults[rule_id]) if f.pop("reduced") else defaults[rule_id]
         f["facts"].append(RULE + rule_id)  # the rule's statement, last, as for the query rules
         findings.append(f)
     findings = _merge(findings)

@@ -5,14 +5,16 @@ verdicts on a diagnosis do, so every diagnosis of the set is checked whether or 
 ICD-10-CM module is loaded. Each finding names the notes it rests on (their IRIs, as
 `coderef build-icd10cm` writes them) and the diagnoses, whose source is the code set.
 
-- Two diagnoses in an Excludes1 relation: an error; a warning when the claim says the two
+The severities are the data's (data/claim-rules.ttl, set by claims.py): a finding here says
+only whether it takes its rule's reduced severity (`reduced`).
+- Two diagnoses in an Excludes1 relation (icd-excludes1); reduced when the claim says the two
   conditions are unrelated (`unrelated_conditions`), the exception the conventions allow.
-- Excludes2: information (both may be coded when the patient has both).
+- Excludes2 (icd-excludes2): both may be coded when the patient has both.
 - "Code first" with no code it names listed before, "use additional code" with no code it
-  names on the claim: a warning; information when the note says "if applicable" (the code
-  is needed only when the condition is there, which a claim cannot show).
+  names on the claim (icd-code-first, icd-use-additional-code); reduced when the note says
+  "if applicable" (the code is needed only when the condition is there, which a claim cannot show).
 - A code that takes a 7th character (a note on it or above it defines them) reported
-  without one: an error.
+  without one (icd-seventh-character).
 """
 
 import json
@@ -67,9 +69,10 @@ def _names(targets) -> str:
     return ", ".join(t.removeprefix(ID).removeprefix("range/").replace("chapter/", "chapter ") for t in targets)
 
 
-def _finding(rule: str, severity: str, message: str, notes, codes) -> dict:
+def _finding(rule: str, message: str, notes, codes, reduced: bool = False) -> dict:
+    """A finding without its severity: claims.py gives it the rule's, or its reduced one."""
     facts = list(dict.fromkeys([n.iri for n in notes] + [ID + c for c in codes]))
-    return {"severity": severity, "rule": rule, "line": None, "message": message, "facts": facts}
+    return {"rule": rule, "reduced": reduced, "line": None, "message": message, "facts": facts}
 
 
 def _excludes(diagnoses, unrelated) -> list[dict]:
@@ -89,16 +92,16 @@ def _excludes(diagnoses, unrelated) -> list[dict]:
         other = next(iter(pair - {code}))
         words = "; ".join(f"{_where(n)}: “{n.text}”" for n in notes)
         if kind == "excludes2":
-            out.append(_finding("icd-excludes2", "info", f"{code} and {other}: {words}. Excludes2: {other} is not "
+            out.append(_finding("icd-excludes2", f"{code} and {other}: {words}. Excludes2: {other} is not "
                                 "part of the condition of " + code + "; both may be reported when the patient has both.",
                                 notes, [code, other]))
         elif pair in unrelated:
-            out.append(_finding("icd-excludes1", "warning", f"{code} and {other}: {words}. Excludes1: the two are not "
+            out.append(_finding("icd-excludes1", f"{code} and {other}: {words}. Excludes1: the two are not "
                                 "coded together, but the claim says the conditions are unrelated (the exception the "
-                                "conventions allow): keep the documentation that shows it.", notes, [code, other])
-                       | {"reduced": True})  # the data's clm:reducedSeverity (claims.py)
+                                "conventions allow): keep the documentation that shows it.", notes, [code, other],
+                                reduced=True))
         else:
-            out.append(_finding("icd-excludes1", "error", f"{code} and {other}: {words}. Excludes1: the two are not "
+            out.append(_finding("icd-excludes1", f"{code} and {other}: {words}. Excludes1: the two are not "
                                 f"coded together; remove one, or if the conditions are unrelated say so in {FIELD}.",
                                 notes, [code, other]))
     return out
@@ -116,22 +119,21 @@ def _sequencing(diagnoses) -> list[dict]:
                 continue  # a note naming no code ("code first underlying disease") cannot be checked
             present = [d for d in diagnoses if d != code and any(covers(t, d) for t in note.targets)]
             rule = "icd-" + note.kind
-            severity = "info" if _conditional(note) else "warning"
+            conditional = _conditional(note)
+            needed = " (needed only if applicable)" if conditional else ""
             said = f"{code}: {_where(note)}: “{note.text}”."
             if note.kind == "code-first":
                 if any(diagnoses.index(d) < position for d in present):
                     continue
                 if present:
-                    out.append(_finding(rule, "warning", f"{said} {', '.join(present)} is on the claim but after {code}: "
+                    out.append(_finding(rule, f"{said} {', '.join(present)} is on the claim but after {code}: "
                                         "list it first.", [note], [code, *present]))
                 else:
-                    out.append(_finding(rule, severity, f"{said} None of {_names(note.targets)} is on the claim, before "
-                                        f"{code}{' (needed only if applicable)' if severity == 'info' else ''}.",
-                                        [note], [code]) | {"reduced": severity == "info"})
+                    out.append(_finding(rule, f"{said} None of {_names(note.targets)} is on the claim, before "
+                                        f"{code}{needed}.", [note], [code], reduced=conditional))
             elif not present:
-                out.append(_finding(rule, severity, f"{said} None of {_names(note.targets)} is on the claim"
-                                    f"{' (needed only if applicable)' if severity == 'info' else ''}.", [note], [code])
-                           | {"reduced": severity == "info"})  # "if applicable": the data's clm:reducedSeverity
+                out.append(_finding(rule, f"{said} None of {_names(note.targets)} is on the claim{needed}.",
+                                    [note], [code], reduced=conditional))
     return out
 
 
@@ -144,7 +146,7 @@ def _seventh(diagnoses) -> list[dict]:
             if note.kind == "seventh-character" and note.characters:
                 characters = ", ".join(f"{c} ({m})" for c, m in list(note.characters.items())[:3])
                 more = len(note.characters) - 3
-                out.append(_finding("icd-seventh-character", "error",
+                out.append(_finding("icd-seventh-character",
                                     f"{code} takes a 7th character and has none: {_where(note)}: “{note.text}”. "
                                     f"Its characters: {characters}{f' and {more} more' if more > 0 else ''}; "
                                     "pad a short code with X (placeholder) to six characters first.", [note], [code]))

@@ -11,7 +11,7 @@ from .graph import SYSTEMS, by_id, system_url
 from .lookup import lookup, subsumes
 from .outcome import FhirError, not_found
 from .registry import Registry
-from .sets import BASE as SETS_BASE, GraphTerminology  # noqa: F401  (tests read SETS_BASE here)
+from .sets import GraphTerminology
 from .translate import translate
 from .validate import Coding, validate
 

@@ -15,11 +15,11 @@ The parts: model.py (a question, its parameters, an answer), reading.py (files a
 checks), binding.py (a value as a person writes it -> a term), catalogue.py (the set).
 """
 
-from .binding import CODE_PATTERNS, MAX_LIST, MAX_STRING, PAYER_SLUG, bind_value, code_schemes, resolve_code, resolve_payer
+from .binding import CODE_PATTERNS, LIST_SEPARATORS, MAX_LIST, MAX_LIST_CHARS, MAX_STRING, PAYER_SLUG, bind_value, code_schemes, resolve_code, resolve_payer
 from .catalogue import Catalogue
 from .model import Answer, HeaderError, Param, Question, plain
 from .reading import PARAM_TYPES, RESERVED_PARAMS, PortabilityCache, check_cache, load_catalogue, read_question, vouched
 
-__all__ = ["Answer", "CODE_PATTERNS", "Catalogue", "HeaderError", "MAX_LIST", "MAX_STRING", "PARAM_TYPES", "PAYER_SLUG", "Param", "RESERVED_PARAMS",
+__all__ = ["Answer", "CODE_PATTERNS", "Catalogue", "HeaderError", "LIST_SEPARATORS", "MAX_LIST", "MAX_LIST_CHARS", "MAX_STRING", "PARAM_TYPES", "PAYER_SLUG", "Param", "RESERVED_PARAMS",
            "PortabilityCache", "Question", "bind_value", "check_cache", "code_schemes", "load_catalogue", "plain",
            "read_question", "resolve_code", "resolve_payer", "vouched"]

@@ -28,6 +28,7 @@ MAX_LIST = 50
 PAYER_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 CODE_CLASSES = ("ProcedureCode", "DiagnosisCode", "Modifier", "PlaceOfService")
 MAX_STRING = 200
+MAX_LIST_CHARS = 4 * MAX_STRING  # of an icd10cm-list as written
 
 
 _LOOKUP_CODE = f"""
@@ -104,8 +105,8 @@ def bind_list(store, param: Param, value: str) -> dict:
     repeats dropped, as VALUES columns (tuples of IRIs) of the variables it binds: with one
     variable, the codes; with two, every ordered pair of distinct codes."""
     name = param.name
-    if len(value) > MAX_STRING * 4:
-        raise BadRequest(f"parameter {name!r} is longer than {MAX_STRING * 4} characters")
+    if len(value) > MAX_LIST_CHARS:
+        raise BadRequest(f"parameter {name!r} is longer than {MAX_LIST_CHARS} characters")
     written = [w for w in LIST_SEPARATORS.split(value.strip()) if w]
     if len(written) > MAX_LIST:
         raise BadRequest(f"parameter {name!r}: {len(written)} codes; at most {MAX_LIST} are taken")

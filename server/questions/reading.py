@@ -22,6 +22,7 @@ PARAM_TYPES = ("code", "icd10cm", "icd10cm-list", "payer", "date", "string", "in
 HEADER_KEYS = {"summary", "description", "params", "tags"}
 PARAM_KEYS = {"name", "type", "required", "default", "description", "binds"}
 QUESTION_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+VARIABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")  # a parameter's name, and what it binds
 # Query-string names the HTTP interface keeps for itself: no question parameter may take them.
 RESERVED_PARAMS = ("format", "limit", "offset")
 
@@ -46,7 +47,7 @@ def _param(path, raw) -> Param:
     if unknown:
         raise HeaderError(path, f"unknown parameter key(s) {', '.join(sorted(unknown))}; use {', '.join(sorted(PARAM_KEYS))}")
     name = raw.get("name")
-    if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+    if not isinstance(name, str) or not VARIABLE_NAME.match(name):
         raise HeaderError(path, f"parameter name {name!r} is not a SPARQL variable name")
     if name in RESERVED_PARAMS:
         raise HeaderError(path, f"parameter name {name!r} is kept for the HTTP interface ({', '.join(RESERVED_PARAMS)}); choose another")
@@ -64,7 +65,7 @@ def _param(path, raw) -> Param:
         if kind != "icd10cm-list":
             raise HeaderError(path, f"parameter {name!r}: binds is for an icd10cm-list parameter, not a {kind}")
         if (not isinstance(binds, list) or len(binds) not in (1, 2) or len(set(map(str, binds))) != len(binds)
-                or not all(isinstance(v, str) and re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", v) for v in binds)):
+                or not all(isinstance(v, str) and VARIABLE_NAME.match(v) for v in binds)):
             raise HeaderError(path, f"parameter {name!r}: binds is a list of one or two distinct variable names, "
                                     f"not {binds!r}")
     return Param(name, kind, required, default, str(raw.get("description") or ""), tuple(binds))

@@ -70,13 +70,10 @@ def values_block(bindings: dict) -> str:
     value is a column: one row per item, the single terms repeated in each (every tuple
     the same length; an empty one, no rows)."""
     names = [str(ox.Variable(name)) for name in bindings]  # ValueError on a bad name
-    columns = [v for v in bindings.values() if isinstance(v, tuple)]
-    if not columns:
-        terms = [str(to_oxigraph(term)) for term in bindings.values()]
-        return f"VALUES ({' '.join(names)}) {{ ({' '.join(terms)}) }}"
-    height = len(columns[0])
-    if any(len(c) != height for c in columns):
+    heights = {len(v) for v in bindings.values() if isinstance(v, tuple)}
+    if len(heights) > 1:
         raise ValueError("the bound columns differ in length")
+    height = heights.pop() if heights else 1
     cells = [[str(to_oxigraph(t)) for t in v] if isinstance(v, tuple) else [str(to_oxigraph(v))] * height
              for v in bindings.values()]
     rows = " ".join(f"({' '.join(row)})" for row in zip(*cells))

@@ -3,7 +3,7 @@
 Every question and each of its parameters is documented where it is served.
 """
 
-from ..questions import CODE_PATTERNS, MAX_LIST, MAX_STRING, PAYER_SLUG
+from ..questions import CODE_PATTERNS, LIST_SEPARATORS, MAX_LIST, MAX_LIST_CHARS, MAX_STRING, PARAM_TYPES, PAYER_SLUG
 
 __all__ = ["build"]
 
@@ -23,9 +23,9 @@ def param_schema(param) -> dict:
     elif kind == "icd10cm":
         schema = {"type": "string", "pattern": CODE_PATTERNS["icd10cm"].pattern, "examples": ["E10.649"]}
     elif kind == "icd10cm-list":
-        code = CODE_PATTERNS["icd10cm"].pattern.strip("^$")
-        schema = {"type": "string", "maxLength": MAX_STRING * 4,
-                  "pattern": f"^[\\s,;]*{code}([\\s,;]+{code})*[\\s,;]*$", "examples": ["E10.9 R73.9", "E10.9,E13"],
+        code, sep = CODE_PATTERNS["icd10cm"].pattern.strip("^$"), LIST_SEPARATORS.pattern
+        schema = {"type": "string", "maxLength": MAX_LIST_CHARS,
+                  "pattern": f"^({sep})?{code}({sep}{code})*({sep})?$", "examples": ["E10.9 R73.9", "E10.9,E13"],
                   "description": f"ICD-10-CM codes separated by spaces, commas or semicolons (at most {MAX_LIST})"}
     elif kind == "payer":
         schema = {"type": "string", "pattern": PAYER_SLUG.pattern, "examples": ["medicare", "aetna"]}
@@ -123,9 +123,11 @@ SCHEMAS = {
     "Param": {
         "type": "object", "required": ["name", "type", "required"],
         "properties": {"name": {"type": "string"},
-                       "type": {"enum": ["code", "icd10cm", "icd10cm-list", "payer", "date", "string", "integer"]},
+                       "type": {"enum": list(PARAM_TYPES)},
                        "required": {"type": "boolean"}, "default": {"type": ["string", "null"]},
-                       "description": {"type": "string"}},
+                       "description": {"type": "string"},
+                       "binds": {"type": "array", "items": {"type": "string"},
+                                 "description": "the query variables an icd10cm-list binds, when not its own name"}},
     },
     "Question": {
         "type": "object", "required": ["id", "summary", "params", "tags"],

@@ -7,6 +7,7 @@ from ...fhir import capabilities, service
 from ...fhir.formats import JSON, negotiate, to_xml
 from ...fhir.outcome import FhirError, issue, operation_outcome
 from ...fhir.params import Params
+from ...fhir.sets import BASE as SETS_BASE
 from ..extensions import get_catalogue, get_store
 
 bp = Blueprint("fhir", __name__, url_prefix="/fhir")
@@ -130,7 +131,7 @@ def search_valuesets():
 def read_valueset(set_id):
     if set_id.startswith("$"):
         return operation("ValueSet", set_id[1:])
-    found = _registry(Params([])).valueset(f"{service.SETS_BASE}ValueSet/{set_id}")
+    found = _registry(Params([])).valueset(f"{SETS_BASE}ValueSet/{set_id}")
     if found is None:
         raise FhirError(f"no ValueSet/{set_id}: the sets are indications-<code>, family-<code> and modifiers-<code>",
                         404, "not-found")
