@@ -108,6 +108,8 @@ def bind_list(store, param: Param, value: str) -> dict:
     if len(value) > MAX_LIST_CHARS:
         raise BadRequest(f"parameter {name!r} is longer than {MAX_LIST_CHARS} characters")
     written = [w for w in LIST_SEPARATORS.split(value.strip()) if w]
+    if not written:
+        raise BadRequest(f"parameter {name!r}: {value!r} names no ICD-10-CM code; write codes such as E10.9 R73.9")
     if len(written) > MAX_LIST:
         raise BadRequest(f"parameter {name!r}: {len(written)} codes; at most {MAX_LIST} are taken")
     codes = []

@@ -397,5 +397,7 @@ def test_excludes_pairs_names_the_code_it_cannot_take(client):
     assert procedure.status_code == 400 and "0584T" in procedure.get_json()["error"]
     many = client.get("/api/questions/excludes_pairs", query_string={"codes": " ".join(["E10.9"] * 51)})
     assert many.status_code == 400 and "at most 50" in many.get_json()["error"]
+    empty = client.get("/api/questions/excludes_pairs", query_string={"codes": " , ;"})
+    assert empty.status_code == 400 and "names no ICD-10-CM code" in empty.get_json()["error"]
     alone = client.get("/api/questions/excludes_pairs?codes=E10.9 e10.9").get_json()
     assert alone["ok"] and alone["rows"] == [], "one code (written twice) makes no pair"
