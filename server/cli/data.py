@@ -73,7 +73,7 @@ def _cpus() -> int:
 
 
 def cmd_load(args) -> int:
-    from ..store.upload import load  # noqa: PLC0415
+    from ..store.upload import FILES, load  # noqa: PLC0415
 
     settings = settings_of(args)
     endpoint = args.endpoint or settings.get("SPARQL_ENDPOINT")
@@ -84,16 +84,20 @@ def cmd_load(args) -> int:
                     update_url=args.update, append=args.append,
                     progress=progress_printer("Sent"), parse_progress=progress_printer("Parsed"))
     except ValueError as err:
-        raise BadRequest(f"--graph must be 'default' or an absolute IRI: {err}") from None
+        raise BadRequest(f"--graph must be 'files', 'default' or an absolute IRI: {err}") from None
     verb = "added" if args.append else "loaded"
-    print(f"{verb} {sent} triples into the {args.graph} graph of {endpoint}", file=sys.stderr)
+    where = "each file's graph" if args.graph == FILES else f"the {args.graph} graph"
+    print(f"{verb} {sent} triples into {where} of {endpoint}", file=sys.stderr)
     return 0
 
 
 def register_load(sub, common) -> None:
     p = sub.add_parser("load", parents=[common], help="load ontology/ and data/ into a SPARQL endpoint")
     p.add_argument("--endpoint", help="the endpoint's query URL (default: $CODEREF_SPARQL_ENDPOINT)")
-    p.add_argument("--graph", default="default", help="'default' or the IRI of a named graph (default: default)")
+    p.add_argument("--graph", default="files",
+                   help="'files': each file into its own graph, https://w3id.org/coderef/graph/<file stem> "
+                        "(the endpoint should read their union as its default graph); 'default' or the IRI "
+                        "of a named graph: all files into that one graph (default: files)")
     p.add_argument("--via", choices=("gsp", "update"),
                    help="Graph Store Protocol (default when the store URL is known) or SPARQL Update")
     p.add_argument("--store", metavar="URL", help="Graph Store Protocol URL (default for .../query: .../store)")

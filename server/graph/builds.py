@@ -25,7 +25,8 @@ import pyoxigraph as ox
 from .. import reports
 from ..errors import DataError, NotConforming
 from ..files import fingerprint, write_atomically
-from ..rdf.parsing import parse_files
+from ..rdf.dataset import drop_repeats, graph_names, in_graph
+from ..rdf.parsing import parse_each
 from ..validate.conformance import check_conformance
 
 log = logging.getLogger(__name__)
@@ -107,20 +108,26 @@ def build_persisted(paths, store_dir, progress=None, shapes=None) -> Path:
     store_dir = Path(store_dir)
     store_dir.mkdir(parents=True, exist_ok=True)
     fp = fingerprint(paths)
-    quads = parse_files(paths, progress)  # before touching the disk: a bad file changes nothing
+    files = parse_each(paths, progress)  # before touching the disk: a bad file changes nothing
     if shapes is not None:
-        check_conformance(_in_memory(quads), shapes, paths, progress)
+        check_conformance(_in_memory(q for quads in files for q in quads), shapes, paths, progress)
     tmp = Path(tempfile.mkdtemp(dir=store_dir, prefix=".build-"))
     try:
         store = ox.Store(str(tmp))
-        store.bulk_extend(quads)
-        del quads
+        graphs = graph_names(paths)
+        for path, quads in zip(paths, files):  # each file in its graph (server/rdf/dataset.py)
+            store.bulk_extend(in_graph(quads, graphs[Path(path)]))
+        repeats = drop_repeats(store, [graphs[Path(p)] for p in paths], [len(q) for q in files])
+        del files
         store.flush()
         store.optimize()
         triples = len(store)
         del store  # closes the database before it is renamed
         record = {"fingerprint": fp, "triples": triples, "engine": f"pyoxigraph {ox.__version__}",
                   "files": [str(p) for p in paths],
+                  "graphs": {str(p): graphs[Path(p)].value for p in paths},
+                  # triples a later file repeats, kept in the first file's graph only
+                  "repeats": repeats,
                   # the shapes it was found to conform to (None: not checked)
                   "conforms_to": fingerprint(shapes) if shapes is not None else None}
         (tmp / MANIFEST).write_text(json.dumps(record, indent=1), encoding="utf-8")
@@ -168,8 +175,8 @@ def _conforming(build: Path, shapes, shapes_fp: str, progress=None) -> None:
     """Check a build made without shapes (or against other shapes) and note it in its
     manifest; NotConforming if it breaks one."""
     store = ox.Store.read_only(str(build))
-    try:
-        copy = _in_memory(store.quads_for_pattern(None, None, None, None))
+    try:  # the checks read the default graph: the files' graphs merged into it
+        copy = _in_memory(ox.Quad(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, None))
     finally:
         del store
     check_conformance(copy, shapes, manifest(build).get("files", []), progress)

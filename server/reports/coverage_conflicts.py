@@ -9,6 +9,7 @@ on a day when any of them is in force: the question's DISTINCT is applied after 
 
 from pathlib import Path
 
+from ..sparql.dataset import query as union_query
 from . import day, in_force_sql, pack, row_json, sort_key, term, unpack
 
 QUESTION = Path(__file__).resolve().parents[2] / "queries" / "coverage_conflicts.rq"
@@ -44,7 +45,7 @@ def extraction_query() -> str:
 def extract(store, db) -> None:
     keys_of = {}  # row JSON -> its key sets
     rows = {}  # row JSON -> the row
-    for solution in store.query(extraction_query()):
+    for solution in union_query(store, extraction_query()):
         row = {c: term(solution, c) for c in COLUMNS}
         text = row_json(row)
         rows.setdefault(text, row)

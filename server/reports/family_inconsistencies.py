@@ -32,6 +32,7 @@ import json
 
 import pyoxigraph as ox
 
+from ..sparql.dataset import query as union_query
 from ..rdf.terms import term_json
 from . import TermCache, day, in_force_sql, sort_key
 
@@ -204,7 +205,7 @@ def extract(store, db) -> None:
         return numbers.setdefault(node, len(numbers))
 
     keys = set()
-    for s in store.query(X_KEYS):
+    for s in union_query(store, X_KEYS):
         row = tuple(s)
         pair = row[:width]
         pid = pairs.get(pair)
@@ -216,7 +217,7 @@ def extract(store, db) -> None:
                              _nt(pair[at["status"]]))
         keys.add((x_of[pid], *(_text(key) for key in row[width:])))
     x_details = {}
-    for s in store.query(X_DETAILS_QUERY):
+    for s in union_query(store, X_DETAILS_QUERY):
         row = tuple(s)
         x_details.setdefault(pairs[row[:width]], []).append(
             {v: json_of(node) for v, node in zip(X_DETAILS, row[width:])})
@@ -225,13 +226,13 @@ def extract(store, db) -> None:
     siblings = {}  # (payer, familyCode, clinicalContext) -> its siblings' numbers
     others = {}  # (payer, familyCode, clinicalContext, status) -> position number -> its Y-side details
     if groups:
-        for s in store.query(SIBLINGS % _values(groups)):
+        for s in union_query(store, SIBLINGS % _values(groups)):
             payer, family_code, context, other = tuple(s)
             siblings.setdefault((_nt(payer), _nt(family_code), _nt(context)), set()).add(number(other))
-        for s in store.query(SIBLING_KEYS % _values({group[:2] for group in groups})):
+        for s in union_query(store, SIBLING_KEYS % _values({group[:2] for group in groups})):
             other, *dates = tuple(s)
             keys.add((number(other), *(_text(key) for key in dates)))
-        for s in store.query(OTHERS % _values({(*group, status) for group, status in group_of.values()})):
+        for s in union_query(store, OTHERS % _values({(*group, status) for group, status in group_of.values()})):
             row = tuple(s)
             found = tuple(_nt(node) for node in row[:4])
             others.setdefault(found, {}).setdefault(number(row[4]), []).append(

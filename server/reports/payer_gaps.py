@@ -16,6 +16,7 @@ payer's is (two index look-ups), up to the page's end.
 
 import json
 
+from ..sparql.dataset import query as union_query
 from ..rdf.terms import term_json
 from . import TermCache, day, in_force_sql, sort_key
 
@@ -83,7 +84,7 @@ def _key(value) -> str:
 
 def extract(store, db) -> None:
     ids = {}  # pyoxigraph term -> id (0: unbound); JSON made once per term, at the end
-    payers = {s["payer"] for s in store.query(PAYERS)}
+    payers = {s["payer"] for s in union_query(store, PAYERS)}
 
     def ident(value) -> int:
         if value is None:
@@ -94,16 +95,16 @@ def extract(store, db) -> None:
         return found
 
     positions = set()
-    for s in store.query(POSITIONS):
+    for s in union_query(store, POSITIONS):
         positions.add((ident(s["code"]), ident(s["otherPayer"]),
                        *(s[k].value if s[k] is not None else None
                          for k in ("otherStartKey", "otherEndKey", "otherReplacedKey"))))
     details = {}  # code id -> its detail rows: ids of code, notation, label, source, sourceTitle, sourceUrl
-    for s in store.query(DETAILS):
+    for s in union_query(store, DETAILS):
         detail = tuple(ident(s[k]) for k in ("code", "notation", "label", "source", "sourceTitle", "sourceUrl"))
         details.setdefault(detail[0], []).append(detail)
     names = {}
-    for s in store.query(NAMES):
+    for s in union_query(store, NAMES):
         names.setdefault(ident(s["otherPayer"]), []).append(ident(s["otherPayerName"]))
     by_id = {i: term_json(t) for t, i in ids.items()}
     by_id[0] = None

@@ -23,6 +23,7 @@ import re
 import pyoxigraph as ox
 
 from . import day, in_force_sql, pack, sort_key, term, unpack
+from ..sparql.dataset import query as union_query
 from ..rdf.terms import to_oxigraph
 
 QUERY_SHA = "008b5bbb3e380f8e"  # queries/stale_policies.rq as this report reads it (reports.query_sha)
@@ -117,7 +118,7 @@ def _plain(value) -> str | None:
 
 def extract(store, db) -> None:
     rows, odd = [], {}
-    for s in store.query(ROWS):
+    for s in union_query(store, ROWS):
         next_day, reviewed_day = s["nextDay"], s["reviewedDay"]
         plain = (_plain(next_day), _plain(reviewed_day))
         pair = None

@@ -30,16 +30,17 @@ class Answer:
         return self.form in ("CONSTRUCT", "DESCRIBE")
 
 
-def run_query(store, text: str, cap: int) -> Answer:
-    """Check, then run through the store's interface (either backend); at most `cap` rows
-    or triples, `truncated` saying whether the cap cut the answer."""
+def run_query(store, text: str, cap: int, dataset=None) -> Answer:
+    """Check, then run through the store's interface (either backend) over `dataset` (the
+    Protocol's, server/sparql/dataset.py) or the store's own; at most `cap` rows or triples,
+    `truncated` saying whether the cap cut the answer."""
     form = check_query(text)
     if form == "SELECT":
-        result = store.select(text, cap=cap)
+        result = store.select(text, cap=cap, dataset=dataset)
         return Answer(form, columns=result.columns, rows=result.rows, truncated=result.truncated)
     if form == "ASK":
-        return Answer(form, boolean=store.ask(text))
-    triples = store.construct(text)
+        return Answer(form, boolean=store.ask(text, dataset=dataset))
+    triples = store.construct(text, dataset=dataset)
     return Answer(form, triples=triples[:cap], truncated=len(triples) > cap)
 
 

@@ -1,9 +1,10 @@
 """The read-only guard: the check every query passes before any store sees it.
 
 The check parses the query (rdflib's SPARQL 1.1 grammar) and refuses what would write or
-reach outside: SPARQL Update, SERVICE, FROM / FROM NAMED and LOAD. The embedded Oxigraph
-engine does send SERVICE requests (measured), and a remote endpoint may fetch FROM IRIs,
-so the check runs in front of both backends, never inside one.
+reach outside: SPARQL Update, SERVICE and LOAD. The embedded Oxigraph engine does send
+SERVICE requests (measured), so the check runs in front of both backends, never inside
+one. FROM / FROM NAMED pass: they name graphs of the store (one per data file), and an
+IRI the store does not hold is an empty graph, never fetched (server/sparql/dataset.py).
 
 rdflib and Oxigraph read the same text differently in two places, and a difference is a
 way past the check: rdflib expands \\uXXXX escapes before parsing (as SPARQL 1.1 section
@@ -24,14 +25,12 @@ _FORM_OF = {form.title() + "Query": form for form in QUERY_FORMS}
 UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
 # Keywords that never occur in a query this service runs; seen outside strings, IRIs and
 # comments, they refuse the query whatever the parser made of it (a second opinion).
-REFUSED_WORDS = {"SERVICE": "SERVICE", "FROM": "FROM", "LOAD": "LOAD"}
+REFUSED_WORDS = {"SERVICE": "SERVICE", "LOAD": "LOAD"}
 
 REFUSALS = {
     "update": "SPARQL Update is refused: this service is read-only",
     "SERVICE": "SERVICE is refused: queries run over this reference only and never call other endpoints",
-    "FROM": "FROM and FROM NAMED are refused: queries run over this reference's own graph, not over fetched IRIs",
     "LOAD": "LOAD is refused: this service is read-only",
-    "dataset": "default-graph-uri and named-graph-uri are refused: queries run over this reference's own graph",
 }
 
 # A backslash pair stays (so "\\u0041" is a backslash and text); an escape becomes one
@@ -88,8 +87,6 @@ def check_query(text) -> str:
     except RecursionError:
         raise BadRequest("malformed SPARQL: nested too deeply to read") from None
     query = tree[-1]
-    if any(_nodes(query, "DatasetClause")):
-        raise Forbidden(REFUSALS["FROM"])
     if any(_nodes(query, "ServiceGraphPattern")):
         raise Forbidden(REFUSALS["SERVICE"])
     for kind, value, _, _ in tokens(view):

@@ -20,19 +20,19 @@ class EmbeddedStore(OxigraphStore):
         if source is not None and self.settings.get("QUERY_ISOLATION"):
             self.isolation = QueryProcesses(source, self.settings)
 
-    def select(self, query: str, bindings=None, cap: int | None = None) -> Result:
+    def select(self, query: str, bindings=None, cap: int | None = None, dataset=None) -> Result:
         if self.isolation is None:
-            return super().select(query, bindings, cap)
+            return super().select(query, bindings, cap, dataset)
         cap = self.settings["RESULT_CAP"] if cap is None else cap
-        return self.isolation.run("select", query, bindings, cap)
+        return self.isolation.run("select", query, bindings, cap, dataset)
 
-    def ask(self, query: str, bindings=None) -> bool:
+    def ask(self, query: str, bindings=None, dataset=None) -> bool:
         if self.isolation is None:
-            return super().ask(query, bindings)
-        return self.isolation.run("ask", query, bindings)
+            return super().ask(query, bindings, dataset)
+        return self.isolation.run("ask", query, bindings, dataset=dataset)
 
-    def construct(self, query: str, bindings=None) -> list:
+    def construct(self, query: str, bindings=None, dataset=None) -> list:
         """Triples of a CONSTRUCT or DESCRIBE query, as pyoxigraph triples."""
         if self.isolation is None:
-            return super().construct(query, bindings)
-        return self.isolation.run("construct", query, bindings)
+            return super().construct(query, bindings, dataset)
+        return self.isolation.run("construct", query, bindings, dataset=dataset)

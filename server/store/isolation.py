@@ -80,17 +80,17 @@ def _serve(conn, source, memory_mb, nice) -> None:
     conn.send(("ready", os.getpid()))
     while True:
         try:
-            method, query, bindings, cap, seconds = conn.recv()
+            method, query, bindings, cap, dataset, seconds = conn.recv()
         except (EOFError, OSError):
             return  # the parent is gone or dropped us
         _limit_cpu(seconds)
         try:
             if method == "select":
-                value = store.select(query, bindings, cap)
+                value = store.select(query, bindings, cap, dataset)
             elif method == "ask":
-                value = store.ask(query, bindings)
+                value = store.ask(query, bindings, dataset)
             else:
-                value = store.construct(query, bindings)
+                value = store.construct(query, bindings, dataset)
             conn.send(("ok", value))
         except MemoryError:
             return  # the parent reports it; nothing of this child is worth keeping
@@ -228,7 +228,7 @@ class QueryProcesses:
 
     # -- queries
 
-    def run(self, method: str, query: str, bindings=None, cap: int | None = None):
+    def run(self, method: str, query: str, bindings=None, cap: int | None = None, dataset=None):
         """What OxigraphStore.<method> would return, computed in a child."""
         child = self._acquire()
         try:
@@ -237,7 +237,7 @@ class QueryProcesses:
             self._release(None)
             raise
         try:
-            child.conn.send((method, query, dict(bindings or {}), cap, self.timeout))
+            child.conn.send((method, query, dict(bindings or {}), cap, dataset, self.timeout))
             answered = child.conn.poll(self.timeout)
         except (OSError, EOFError):
             answered = False

@@ -13,6 +13,7 @@ from .. import config as cfg
 from ..errors import BadRequest
 from ..rdf.terms import term_json, to_oxigraph
 from ..sparql import ordering
+from ..sparql.dataset import oxigraph_options
 from ..sparql.text import inject_values
 from .result import Result
 
@@ -58,7 +59,7 @@ class OxigraphStore:
         # The whole-graph questions answered from tables made once per build (server/reports/).
         self.reports = None
 
-    def _run(self, query: str, bindings):
+    def _run(self, query: str, bindings, dataset=None):
         """Oxigraph's answer, with the bindings as a VALUES block opening the outer WHERE
         group and, for the projected variables, also as substitutions.
 
@@ -67,14 +68,18 @@ class OxigraphStore:
         from the bound terms (coverage_matrix 233 -> 12 ms, secondary_only_positions 251 -> 5
         ms, family_inconsistencies 2.4 -> 1.7 s), the others within noise. The VALUES block
         alone is not enough where a parameter meets a UNION (sources 45 ms -> 11 s: the UNION
-        is evaluated unbound, then joined); the substitution keeps that plan."""
+        is evaluated unbound, then joined); the substitution keeps that plan.
+
+        The graphs read are the union of the files' graphs unless `dataset` (the Protocol's)
+        or the query's FROM names others (server/sparql/dataset.py)."""
         text = inject_values(query, bindings)  # the query itself when nothing is bound
         # A tuple (a column of the VALUES block, several rows) has no single substitution.
         substitutions = {ox.Variable(k): to_oxigraph(v) for k, v in (bindings or {}).items()
                          if not isinstance(v, tuple)}
+        options = self._options(query, dataset)
         while True:
             try:
-                return self.store.query(text, substitutions=substitutions or None)
+                return self.store.query(text, substitutions=substitutions or None, **options)
             except SyntaxError as err:
                 raise BadRequest(f"malformed SPARQL: {err}") from None
             except RuntimeError as err:
@@ -85,12 +90,16 @@ class OxigraphStore:
                     raise
                 del substitutions[ox.Variable(unprojected[1])]
 
-    def select(self, query: str, bindings=None, cap: int | None = None) -> Result:
+    def _options(self, query: str, dataset) -> dict:
+        """pyoxigraph's dataset keywords for this query (benchmarks/datasets.py overrides it)."""
+        return oxigraph_options(query, dataset)
+
+    def select(self, query: str, bindings=None, cap: int | None = None, dataset=None) -> Result:
         cap = self.settings["RESULT_CAP"] if cap is None else cap
-        ordered = self._select_sorted_here(query, bindings, cap)
+        ordered = self._select_sorted_here(query, bindings, cap, dataset)
         if ordered is not None:
             return ordered
-        solutions = self._run(query, bindings)
+        solutions = self._run(query, bindings, dataset)
         if not isinstance(solutions, ox.QuerySolutions):
             raise BadRequest("expected a SELECT query")
         columns = [v.value for v in solutions.variables]
@@ -101,7 +110,7 @@ class OxigraphStore:
             rows.append(tuple(solution))
         return _result(columns, rows)
 
-    def _select_sorted_here(self, query: str, bindings, cap: int) -> "Result | None":
+    def _select_sorted_here(self, query: str, bindings, cap: int, dataset=None) -> "Result | None":
         """The answer with the query's final ORDER BY applied here rather than by the
         engine (server/sparql/ordering.py: on a persisted store the engine's sort was a third of
         `sources` at 1M), or None when that cannot be done exactly: the caller then runs
@@ -111,7 +120,7 @@ class OxigraphStore:
         split = ordering.split(query)
         if split is None:
             return None
-        solutions = self._run(split[0], bindings)
+        solutions = self._run(split[0], bindings, dataset)
         if not isinstance(solutions, ox.QuerySolutions):
             return None
         columns = [v.value for v in solutions.variables]
@@ -127,15 +136,15 @@ class OxigraphStore:
             return None
         return _result(columns, rows[:cap], truncated=len(rows) > cap)
 
-    def ask(self, query: str, bindings=None) -> bool:
-        answer = self._run(query, bindings)
+    def ask(self, query: str, bindings=None, dataset=None) -> bool:
+        answer = self._run(query, bindings, dataset)
         if not isinstance(answer, ox.QueryBoolean):
             raise BadRequest("expected an ASK query")
         return bool(answer)
 
-    def construct(self, query: str, bindings=None) -> list:
+    def construct(self, query: str, bindings=None, dataset=None) -> list:
         """Triples of a CONSTRUCT or DESCRIBE query, as pyoxigraph triples."""
-        triples = self._run(query, bindings)
+        triples = self._run(query, bindings, dataset)
         if not isinstance(triples, ox.QueryTriples):
             raise BadRequest("expected a CONSTRUCT or DESCRIBE query")
         return list(triples)

@@ -19,8 +19,13 @@ from SPARQLWrapper import SPARQLExceptions as sw_errors
 from .. import config as cfg
 from ..errors import BadRequest, ConfigError, QueryTimeout, StoreUnavailable
 from ..rdf.terms import term_json
+from ..sparql.dataset import declares_dataset
 from ..sparql.text import inject_values, query_form
 from .result import Result
+
+
+# The request parameter that makes an endpoint's default graph the union of its graphs.
+UNION_PARAMETER = "union-default-graph"
 
 
 class EndpointTimeout(StoreUnavailable, QueryTimeout):
@@ -53,7 +58,7 @@ class RemoteStore:
             raise ConfigError(f"SPARQL_ENDPOINT must be an http(s) URL, not {self.endpoint!r}")
         self.timeout = float(self.settings["QUERY_TIMEOUT"])
 
-    def _wrapper(self, query: str, form: str, return_format) -> SPARQLWrapper:
+    def _wrapper(self, query: str, form: str, return_format, dataset=None) -> SPARQLWrapper:
         sparql = SPARQLWrapper(self.endpoint, agent="coderef")
         sparql.setMethod(POST)  # a long query never meets a URL length limit
         sparql.setOnlyConneg(True)  # no `format=` parameters some servers reject
@@ -64,16 +69,25 @@ class RemoteStore:
         sparql.setQuery(query)
         sparql.queryType = form  # ours, from a real tokenizer; never sent as an update
         sparql.setReturnFormat(return_format)
+        for graph in (dataset.default if dataset else ()):  # the Protocol's, passed on as given
+            sparql.addDefaultGraph(graph)
+        for graph in (dataset.named if dataset else ()):
+            sparql.addNamedGraph(graph)
+        if dataset is None and not declares_dataset(query):
+            # The union of the files' graphs, as embedded: Oxigraph server reads this parameter
+            # (its --union-default-graph would also override FROM: measured); engines whose
+            # default graph is the union already (Virtuoso) ignore it.
+            sparql.addParameter(UNION_PARAMETER, "true")
         return sparql
 
-    def _request(self, query: str, bindings, forms: tuple, return_format):
+    def _request(self, query: str, bindings, forms: tuple, return_format, dataset=None):
         form = query_form(query)
         if form not in forms:
             raise BadRequest(f"expected a {' or '.join(forms)} query, not {form}")
         text = inject_values(query, bindings)
         where = f"the SPARQL endpoint {self.endpoint}"
         try:
-            return self._wrapper(text, form, return_format).query().response
+            return self._wrapper(text, form, return_format, dataset).query().response
         except sw_errors.QueryBadFormed as err:
             raise BadRequest(f"malformed SPARQL: {_reason(err)}") from None
         except sw_errors.Unauthorized:
@@ -107,9 +121,9 @@ class RemoteStore:
         except ValueError:
             raise StoreUnavailable(f"the SPARQL endpoint {self.endpoint} sent something other than SPARQL JSON results") from None
 
-    def select(self, query: str, bindings=None, cap: int | None = None) -> Result:
+    def select(self, query: str, bindings=None, cap: int | None = None, dataset=None) -> Result:
         cap = self.settings["RESULT_CAP"] if cap is None else cap
-        answer = self._json(self._request(query, bindings, ("SELECT",), JSON))
+        answer = self._json(self._request(query, bindings, ("SELECT",), JSON, dataset))
         result = Result(list(answer.get("head", {}).get("vars", [])))
         for row in answer.get("results", {}).get("bindings", []):
             if len(result.rows) >= cap:
@@ -118,13 +132,13 @@ class RemoteStore:
             result.rows.append({c: term_json(row[c]) for c in result.columns if c in row})
         return result
 
-    def ask(self, query: str, bindings=None) -> bool:
-        answer = self._json(self._request(query, bindings, ("ASK",), JSON))
+    def ask(self, query: str, bindings=None, dataset=None) -> bool:
+        answer = self._json(self._request(query, bindings, ("ASK",), JSON, dataset))
         return bool(answer.get("boolean"))
 
-    def construct(self, query: str, bindings=None) -> list:
+    def construct(self, query: str, bindings=None, dataset=None) -> list:
         """Triples of a CONSTRUCT or DESCRIBE query, as pyoxigraph triples."""
-        response = self._request(query, bindings, ("CONSTRUCT", "DESCRIBE"), TURTLE)
+        response = self._request(query, bindings, ("CONSTRUCT", "DESCRIBE"), TURTLE, dataset)
         media = (response.headers.get("Content-Type") or "text/turtle").split(";")[0].strip().lower()
         body = self._read(response)
         try:

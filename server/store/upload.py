@@ -1,7 +1,10 @@
 """`coderef load`'s work: the reference parsed here, then sent to a SPARQL endpoint.
 
-By the Graph Store Protocol when its URL is known (Oxigraph's /store beside /query), else
-by SPARQL Update; nothing is sent if any file fails to parse.
+Each file into a named graph of its own, as the embedded store holds them (the endpoint
+should read their union as its default graph: `oxigraph serve --union-default-graph`;
+Virtuoso does so by itself), or all into one graph. By the Graph Store Protocol when its
+URL is known (Oxigraph's /store beside /query), else by SPARQL Update; nothing is sent if
+any file fails to parse.
 """
 
 import base64
@@ -9,12 +12,17 @@ import socket
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pyoxigraph as ox
 
 from .. import config as cfg
 from ..errors import ConfigError, StoreUnavailable
-from ..rdf.parsing import parse_file
+from ..rdf.dataset import GRAPH_BASE, graph_names
+from ..rdf.parsing import load_store
+
+# `graph` for one graph per file (the default): server/rdf/dataset.py.
+FILES = "files"
 
 
 def sibling(url: str, name: str) -> str | None:
@@ -47,12 +55,11 @@ def _send(method: str, url: str, body: bytes, content_type: str, settings: dict,
         raise StoreUnavailable(f"{method} {url}: no answer within {timeout:g} s") from None
 
 
-def batches(files_quads, size: int):
+def batches(files_triples, size: int):
     """Lists of triples of at most `size`, except that a file with blank nodes goes whole:
     a blank node label means one node only within one request."""
     batch = []
-    for quads in files_quads:
-        triples = [q.triple for q in quads]
+    for triples in files_triples:
         has_bnodes = any(isinstance(t.subject, ox.BlankNode) or isinstance(t.object, ox.BlankNode) for t in triples)
         if has_bnodes:
             if batch:
@@ -69,48 +76,76 @@ def batches(files_quads, size: int):
         yield batch
 
 
-def load(settings: dict, endpoint: str, graph: str = "default", via: str | None = None,
+def _graphs_of(settings: dict, endpoint: str) -> set[str]:
+    """The endpoint's named graphs under GRAPH_BASE: those a load of each file may replace."""
+    from .remote import RemoteStore  # noqa: PLC0415 (SPARQLWrapper only when used)
+
+    rows = RemoteStore({**settings, "SPARQL_ENDPOINT": endpoint}).select(
+        "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", cap=10**6).rows
+    return {r["g"]["value"] for r in rows if r["g"]["value"].startswith(GRAPH_BASE)}
+
+
+def load(settings: dict, endpoint: str, graph: str = FILES, via: str | None = None,
          store_url: str | None = None, update_url: str | None = None, append: bool = False,
          batch_size: int = 50_000, progress=None, parse_progress=None) -> int:
-    """Parse every file of the reference, then replace (or add to) one graph of the endpoint.
+    """Parse every file of the reference, then replace (or add to) graphs of the endpoint:
+    with `graph` FILES, each file's own graph (server/rdf/dataset.py: a triple a later file
+    repeats is sent with the first only) and, unless appending, the graphs under GRAPH_BASE
+    that no file names any more are dropped; else one graph, "default" or an IRI, for all.
     Returns the number of triples sent. Nothing is sent if any file fails to parse."""
-    target = None if graph == "default" else ox.NamedNode(graph)  # ValueError on a bad IRI
+    target = None if graph in ("default", FILES) else ox.NamedNode(graph)  # ValueError on a bad IRI
     files = cfg.data_files(settings)
-    parsed = []
-    for n, path in enumerate(files, 1):
-        parsed.append(parse_file(path))
-        if parse_progress:
-            parse_progress(n, len(files), path.name)
-    total = sum(len(q) for q in parsed)
+    shown = (lambda n, count, path: parse_progress(n, count, Path(path).name)) if parse_progress else None
+    loaded = load_store(files, shown)
+    names = graph_names(files)
+    # (graph sent to, a file's triples): a file at a time, its blank nodes in one request
+    per_graph = [(names[Path(f)] if graph == FILES else target,
+                  [q.triple for q in loaded.quads_for_pattern(None, None, None, names[Path(f)])]) for f in files]
+    del loaded
+    total = sum(len(t) for _, t in per_graph)
 
     store_url = store_url or (None if via == "update" else sibling(endpoint, "store"))
     if via == "gsp" and not store_url:
         raise ConfigError(f"cannot tell the Graph Store Protocol URL of {endpoint}: give --store URL")
     timeout = max(60.0, float(settings["QUERY_TIMEOUT"]))
+    stale = set()
+    if graph == FILES and not append:
+        stale = _graphs_of(settings, endpoint) - {g.value for g, _ in per_graph}
     sent = 0
-    first = True
     if store_url:
-        graph_url = store_url + ("?default" if target is None else "?" + urllib.parse.urlencode({"graph": target.value}))
-        if not append and total == 0:
-            _send("PUT", graph_url, b"", "application/n-triples", settings, timeout)
-        for batch in batches(parsed, batch_size):
-            body = ox.serialize(batch, format=ox.RdfFormat.N_TRIPLES)
-            _send("PUT" if first and not append else "POST", graph_url, body, "application/n-triples", settings, timeout)
-            first = False
-            sent += len(batch)
-            if progress:
-                progress(sent, total, "triples")
+        def url(name):
+            return store_url + ("?default" if name is None else "?" + urllib.parse.urlencode({"graph": name.value}))
+        replaced = set()  # PUT replaces a graph, then POST adds to it
+        for name, triples in per_graph:
+            if not append and not triples and name not in replaced:
+                _send("PUT", url(name), b"", "application/n-triples", settings, timeout)
+                replaced.add(name)
+            for batch in batches([triples], batch_size):
+                body = ox.serialize(batch, format=ox.RdfFormat.N_TRIPLES)
+                method = "POST" if append or name in replaced else "PUT"
+                _send(method, url(name), body, "application/n-triples", settings, timeout)
+                replaced.add(name)
+                sent += len(batch)
+                if progress:
+                    progress(sent, total, "triples")
+        for name in sorted(stale):
+            _send("DELETE", url(ox.NamedNode(name)), b"", "application/n-triples", settings, timeout)
         return sent
 
     update_url = update_url or sibling(endpoint, "update") or endpoint
-    name = "DEFAULT" if target is None else f"GRAPH {target}"
-    if not append:
-        _send("POST", update_url, f"CLEAR SILENT {name}".encode(), "application/sparql-update", settings, timeout)
-    for batch in batches(parsed, batch_size):
-        triples = ox.serialize(batch, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
-        data = triples if target is None else f"GRAPH {target} {{\n{triples}}}"
-        _send("POST", update_url, f"INSERT DATA {{\n{data}}}".encode(), "application/sparql-update", settings, timeout)
-        sent += len(batch)
-        if progress:
-            progress(sent, total, "triples")
+    cleared = set()
+    for name, triples in per_graph:
+        if not append and name not in cleared:
+            clear = "DEFAULT" if name is None else f"GRAPH {name}"
+            _send("POST", update_url, f"CLEAR SILENT {clear}".encode(), "application/sparql-update", settings, timeout)
+            cleared.add(name)
+        for batch in batches([triples], batch_size):
+            text = ox.serialize(batch, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+            data = text if name is None else f"GRAPH {name} {{\n{text}}}"
+            _send("POST", update_url, f"INSERT DATA {{\n{data}}}".encode(), "application/sparql-update", settings, timeout)
+            sent += len(batch)
+            if progress:
+                progress(sent, total, "triples")
+    for name in sorted(stale):
+        _send("POST", update_url, f"DROP SILENT GRAPH <{name}>".encode(), "application/sparql-update", settings, timeout)
     return sent

@@ -245,12 +245,21 @@ def build(catalogue, server_url: str = "") -> dict:
     }
     sparql_query = {"name": "query", "in": "query", "required": False,
                     "description": "A SPARQL 1.1 query (no query: the service description).", "schema": {"type": "string"}}
+    graph_params = [
+        {"name": name, "in": "query", "required": False, "style": "form", "explode": True,
+         "description": f"{what} (SPARQL 1.1 Protocol; overrides the query's FROM / FROM NAMED). "
+                        "Graphs of this store only, one per data file: https://w3id.org/coderef/graph/<file stem>; "
+                        "an IRI it does not hold is an empty graph, never fetched.",
+         "schema": {"type": "array", "items": {"type": "string", "format": "iri"}}}
+        for name, what in (("default-graph-uri", "A graph merged into the query's default graph"),
+                           ("named-graph-uri", "A graph the query may name with GRAPH"))]
     paths["/sparql"] = {
         "get": {"operationId": "sparql_get", "summary": "SPARQL 1.1 Protocol, read-only", "tags": ["meta"],
-                "description": "Update, SERVICE, LOAD and remote FROM / FROM NAMED are refused and never run.",
-                "parameters": [sparql_query], "responses": sparql_responses},
+                "description": "Update, SERVICE and LOAD are refused and never run. With no dataset named, "
+                               "a query reads the union of the data files' graphs.",
+                "parameters": [sparql_query, *graph_params], "responses": sparql_responses},
         "post": {"operationId": "sparql_post", "summary": "SPARQL 1.1 Protocol, read-only (query in the body)",
-                 "tags": ["meta"],
+                 "tags": ["meta"], "parameters": graph_params,
                  "requestBody": {"required": True, "content": {
                      "application/x-www-form-urlencoded": {"schema": {
                          "type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}},

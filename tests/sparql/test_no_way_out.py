@@ -6,6 +6,8 @@ through every entry point: GET and POST /sparql, `coderef sparql`, question para
 (JSON and HTML), the search box, content negotiation on /id/, the claim check, and request
 bodies carrying a JSON-LD or Turtle @context. Each must be refused with a 4xx (the JSON
 error shape on machine paths, never a 500) and leave the listener untouched. Both backends.
+A dataset named by FROM or by the Protocol's graph parameters is answered, over graphs of
+the store only: a remote or file IRI is an empty graph, with the listener untouched.
 """
 
 import json
@@ -60,12 +62,6 @@ def attacks(url: str) -> dict:
         "service-in-construct": f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }}",
         "service-in-subquery": f"SELECT * WHERE {{ {{ SELECT * WHERE {{ SERVICE <{url}> {{ ?s ?p ?o }} }} }} }}",
         "service-file": f"SELECT * WHERE {{ SERVICE <{PASSWD}> {{ ?s ?p ?o }} }}",
-        "from": f"SELECT * FROM <{url}x> WHERE {{ ?s ?p ?o }} LIMIT 1",
-        "from-named": f"SELECT * FROM NAMED <{url}x> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
-        "from-file": f"SELECT * FROM <{PASSWD}> WHERE {{ ?s ?p ?o }}",
-        "from-named-file": f"SELECT * FROM NAMED <{PASSWD}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
-        "describe-from": f"DESCRIBE ?s FROM <{url}x> WHERE {{ ?s ?p ?o }}",
-        "ask-from": f"ASK FROM <{PASSWD}> {{ ?s ?p ?o }}",
         # every form of SPARQL 1.1 Update
         "load": f"LOAD <{url}x>",
         "load-silent-into": f"LOAD SILENT <{url}x> INTO GRAPH <urn:coderef:g>",
@@ -91,6 +87,33 @@ def attacks(url: str) -> dict:
 
 
 ATTACKS = list(attacks("http://127.0.0.1:9/"))
+
+
+def dataset_queries(url: str) -> dict:
+    """Queries whose FROM / FROM NAMED name a remote or local IRI: answered, over an empty graph."""
+    return {
+        "from": f"SELECT * FROM <{url}x> WHERE {{ ?s ?p ?o }} LIMIT 1",
+        "from-named": f"SELECT * FROM NAMED <{url}x> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+        "from-file": f"SELECT * FROM <{PASSWD}> WHERE {{ ?s ?p ?o }}",
+        "from-named-file": f"SELECT * FROM NAMED <{PASSWD}> WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }}",
+        "from-and-named": f"SELECT * FROM <{url}a> FROM NAMED <{PASSWD}> WHERE {{ {{ ?s ?p ?o }} UNION {{ GRAPH ?g {{ ?s ?p ?o }} }} }}",
+        "describe-from": f"DESCRIBE ?s FROM <{url}x> WHERE {{ ?s ?p ?o }}",
+        "construct-from": f"CONSTRUCT {{ ?s ?p ?o }} FROM <{PASSWD}> WHERE {{ ?s ?p ?o }}",
+        "ask-from": f"ASK FROM <{PASSWD}> {{ ?s ?p ?o }}",
+    }
+
+
+def assert_empty(response):
+    """200, and nothing: no row, no triple, false; nothing of /etc/passwd."""
+    text = response.get_data(as_text=True)
+    assert response.status_code == 200, (response.status_code, text[:300])
+    assert PASSWD_MARK not in text
+    if response.mimetype == "application/sparql-results+json":
+        body = response.get_json()
+        assert body.get("boolean") in (None, False), body
+        assert not body.get("results", {}).get("bindings"), body
+    else:
+        assert not [line for line in text.splitlines() if line.strip() and not line.startswith("@prefix")], text[:300]
 
 
 def send(client, how: str, query: str):
@@ -125,18 +148,33 @@ def test_sparql_attacks_refused_as_html_too(client, listener):
     assert listener.quiet_for()
 
 
-def test_dataset_parameters_refused(client, listener):
-    query = "SELECT * WHERE { ?s ?p ?o } LIMIT 1"
-    for name in ("default-graph-uri", "named-graph-uri"):
-        for target in (listener.url, PASSWD):
-            assert_refused(client.get("/sparql", query_string={"query": query, name: target}), {403})
-            assert_refused(client.post("/sparql", data={"query": query, name: target}), {403})
-            assert_refused(client.post(f"/sparql?{name}={target}", data=query,
-                                       content_type="application/sparql-query"), {403})
+@pytest.mark.parametrize("how", ["get", "post-form", "post-direct"])
+def test_from_names_only_graphs_of_the_store(client, listener, how):
+    for name, query in dataset_queries(listener.url).items():
+        assert_empty(send(client, how, query))
     assert listener.quiet_for()
 
 
-@pytest.mark.parametrize("name", ["service", "from", "from-file", "load", "insert-data", "using", "two-updates"])
+def test_from_outside_is_refused_as_an_update(client, listener):
+    """Sent as an update, a query with FROM is still an update: refused."""
+    for how in ("update-param", "update-direct"):
+        for query in dataset_queries(listener.url).values():
+            assert_refused(send(client, how, query), {403})
+    assert listener.quiet_for()
+
+
+def test_dataset_parameters_name_only_graphs_of_the_store(client, listener):
+    query = "SELECT * WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } } LIMIT 1"
+    for name in ("default-graph-uri", "named-graph-uri"):
+        for target in (listener.url, PASSWD):
+            assert_empty(client.get("/sparql", query_string={"query": query, name: target}))
+            assert_empty(client.post("/sparql", data={"query": query, name: target}))
+            assert_empty(client.post(f"/sparql?{name}={target}", data=query,
+                                     content_type="application/sparql-query"))
+    assert listener.quiet_for()
+
+
+@pytest.mark.parametrize("name", ["service", "service-file", "load", "insert-data", "using", "two-updates"])
 def test_cli_sparql_refuses(app, listener, capsys, monkeypatch, name):
     query = attacks(listener.url)[name]
     if app.config.get("SPARQL_ENDPOINT"):  # `coderef sparql` takes its endpoint from the environment

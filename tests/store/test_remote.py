@@ -276,15 +276,43 @@ def count(url: str, graph: str | None = None) -> int:
     return int(RemoteStore({"SPARQL_ENDPOINT": url}).select(f"SELECT (COUNT(*) AS ?n) WHERE {pattern}").rows[0]["n"]["value"])
 
 
-def test_load_replaces_the_graph_and_matches_the_files(scratch, root_copy):
+def graphs(url: str) -> dict:
+    rows = RemoteStore({"SPARQL_ENDPOINT": url}).select(
+        "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g").rows
+    return {r["g"]["value"]: int(r["n"]["value"]) for r in rows}
+
+
+def embedded_graphs(root) -> dict:
+    store = open_store({"ROOT": str(root)})
+    rows = store.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g").rows
+    return {r["g"]["value"]: int(r["n"]["value"]) for r in rows}
+
+
+@pytest.mark.parametrize("via", ["gsp", "update"])
+def test_load_puts_each_file_in_its_graph_as_embedded(scratch, root_copy, via):
+    url = scratch.query_url
+    expected = embedded_graphs(root_copy)
+    assert "https://w3id.org/coderef/graph/payers" in expected and len(expected) >= 15
+    assert coderef(["load", "--root", str(root_copy), "--endpoint", url, "--via", via]) == 0
+    assert coderef(["load", "--root", str(root_copy), "--endpoint", url, "--via", via]) == 0
+    assert graphs(url) == expected  # each replaced, not added to
+    assert count(url) == sum(expected.values())  # the union, as the default graph
+    # A file gone: its graph goes with it at the next load.
+    (root_copy / "data" / "products.ttl").unlink()
+    assert coderef(["load", "--root", str(root_copy), "--endpoint", url, "--via", via]) == 0
+    assert "https://w3id.org/coderef/graph/products" not in graphs(url)
+    assert graphs(url) == embedded_graphs(root_copy)
+
+
+def test_load_into_one_graph(scratch, root_copy):
     url = scratch.query_url
     expected = len(open_store({"ROOT": str(root_copy)}))
-    assert coderef(["load", "--root", str(root_copy), "--endpoint", url]) == 0
-    assert coderef(["load", "--root", str(root_copy), "--endpoint", url]) == 0
-    assert count(url) == expected  # replaced, not added to
-    assert coderef(["load", "--root", str(root_copy), "--endpoint", url, "--via", "update", "--graph", "https://w3id.org/coderef/graph/test"]) == 0
-    assert count(url, "https://w3id.org/coderef/graph/test") == expected
-    assert count(url) == expected
+    for _ in range(2):
+        assert coderef(["load", "--root", str(root_copy), "--endpoint", url, "--via", "update",
+                        "--graph", "https://example.org/one"]) == 0
+    assert graphs(url) == {"https://example.org/one": expected}
+    assert coderef(["load", "--root", str(root_copy), "--endpoint", url, "--graph", "default"]) == 0
+    assert count(url) == 2 * expected  # the union: the default graph and the named one
 
 
 def test_load_refuses_a_parse_error_and_sends_nothing(scratch, root_copy, capsys):
@@ -299,7 +327,7 @@ def test_load_refuses_a_parse_error_and_sends_nothing(scratch, root_copy, capsys
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--graph", "not an iri"], "--graph must be 'default' or an absolute IRI"),
+    (["--graph", "not an iri"], "--graph must be 'files', 'default' or an absolute IRI"),
     (["--via", "gsp"], "cannot tell the Graph Store Protocol URL"),
 ])
 def test_load_refuses_bad_arguments(root_copy, args, message, capsys):

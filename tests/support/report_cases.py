@@ -228,7 +228,9 @@ def graphs(tmp_root: str) -> dict:
     family_cases.write_text(FAMILY_CASES, encoding="utf-8")
     unusual = load_store(files)
     unusual.load(STALE_POLICIES_UNUSUAL.encode(), format=ox.RdfFormat.TURTLE)
-    families = load_store(files + [generated(tmp_root)])
+    # An update's WHERE reads the default graph only: the files' graphs merged into it.
+    families = ox.Store()
+    families.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in load_store(files + [generated(tmp_root)]))
     families.update(RELATE_FAMILIES)
     return {
         "coverage_conflicts cases": load_store(files + [coverage_cases]),

@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from server import config as cfg  # noqa: E402
 from server.rdf.parsing import load_store  # noqa: E402
+from server.sparql.dataset import query as union_query  # noqa: E402
 from server.questions import load_catalogue  # noqa: E402
 from server.store.embedded import EmbeddedStore  # noqa: E402
 
@@ -67,7 +68,7 @@ def report_db(store: ox.Store, module) -> sqlite3.Connection:
 def _dates(store: ox.Store) -> list[str]:
     """Days at and beside the dates the graph states (starts, ends, reviews), and a few more."""
     found = set()
-    for q in store.query("""SELECT DISTINCT ?d WHERE { ?s ?p ?d FILTER(DATATYPE(?d) IN
+    for q in union_query(store, """SELECT DISTINCT ?d WHERE { ?s ?p ?d FILTER(DATATYPE(?d) IN
                              (<http://www.w3.org/2001/XMLSchema#date>, <http://www.w3.org/2001/XMLSchema#gYearMonth>,
                               <http://www.w3.org/2001/XMLSchema#gYear>)) }"""):
         text = q["d"].value[:10]
@@ -90,7 +91,7 @@ def _dates(store: ox.Store) -> list[str]:
 
 def payers(store: ox.Store) -> list[str]:
     """Payer slugs (the last segment of each cr:Payer IRI)."""
-    return sorted({s["p"].value.rstrip("/").rsplit("/", 1)[-1] for s in store.query(
+    return sorted({s["p"].value.rstrip("/").rsplit("/", 1)[-1] for s in union_query(store, 
         "SELECT ?p WHERE { ?p a <https://w3id.org/coderef/ontology#Payer> }")})
 
 

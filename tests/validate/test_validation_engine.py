@@ -25,6 +25,7 @@ from server import config as cfg
 from server.errors import ConfigError
 from server.cli import main as coderef
 from server.rdf.parsing import load_store
+from server.sparql.dataset import query as union_query
 from server.validate.checks import to_sparql
 from server.validate.shapes import compile_shapes, top_level_shapes
 from server.rdf.parsing import load_graph
@@ -61,7 +62,7 @@ def assert_same(fast, reference):
 def _pick(store, where: str, salt: str):
     """One node matching `where` (binding ?x), chosen by the rule's name so that rules do
     not all break the same node."""
-    found = sorted(r["x"] for r in store.query(PREFIXES + f"SELECT DISTINCT ?x WHERE {{ {where} }}"))
+    found = sorted(r["x"] for r in union_query(store, PREFIXES + f"SELECT DISTINCT ?x WHERE {{ {where} }}"))
     found = [x for x in found if isinstance(x, ox.NamedNode)]
     return found[zlib.crc32(salt.encode()) % len(found)] if found else None
 
@@ -199,7 +200,8 @@ def broken_graph(path: Path, settings, files=None) -> int:
     """The shipped data (or `files`) with violations injected, written as Turtle; how many
     rules were broken generically."""
     files = cfg.data_files(settings) if files is None else files
-    store = load_store(files)
+    store = ox.Store()  # the files' graphs merged into the default graph, to edit and dump
+    store.bulk_extend(ox.Quad(q.subject, q.predicate, q.object) for q in load_store(files))
     shapes = load_graph(cfg.shape_files(settings))
     broken = inject_core(store, shapes)
     for update in CROSS_NODE_UPDATES:

@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from ...errors import BadRequest, CoderefError, Forbidden, NotAcceptable
 from ..extensions import get_store
 from ...namespaces import DCT, PREFIXES, RDF
+from ...sparql.dataset import Dataset
 from ...sparql.formats import ALIASES, GRAPH_FORMATS, RESULT_FORMATS, Answer, format_name, run_query, serialize
 from ...sparql.guard import REFUSALS, check_query
 from ...rdf.terms import term_json
@@ -72,6 +73,19 @@ EXAMPLES = (
              "  BIND(<https://w3id.org/coderef/id/cpt/0584T> AS ?code)",
              "  ?code cr:bundledService ?service . ?service rdfs:label ?label .",
              "}"),
+    _example("Which file says this?",
+             "Each data file is a named graph of its own (https://w3id.org/coderef/graph/<file stem>): the files "
+             "whose triples describe 0584T or refer to it, with how many triples of each.",
+             "SELECT ?graph ?role (COUNT(*) AS ?triples) WHERE {",
+             "  { GRAPH ?graph { <https://w3id.org/coderef/id/cpt/0584T> ?p ?o } BIND(\"describes 0584T\" AS ?role) }",
+             "  UNION",
+             "  { GRAPH ?graph { ?s ?p <https://w3id.org/coderef/id/cpt/0584T> } BIND(\"refers to 0584T\" AS ?role) }",
+             "} GROUP BY ?graph ?role ORDER BY ?graph ?role"),
+    _example("Payers, from one file only", "FROM names a file's graph: the payers as payers.ttl states them.",
+             "PREFIX schema: <https://schema.org/>",
+             "SELECT ?payer ?name FROM <https://w3id.org/coderef/graph/payers> WHERE {",
+             "  ?payer schema:name ?name .",
+             "} ORDER BY ?name"),
     _example("Everything said about 0584T", "A DESCRIBE query.",
              "DESCRIBE <https://w3id.org/coderef/id/cpt/0584T>"),
 )
@@ -105,8 +119,6 @@ def read_query(params: dict) -> str | None:
     """The query text of the request; refusals before anything else is read."""
     if "update" in params or request.mimetype == "application/sparql-update":
         raise Forbidden(REFUSALS["update"])
-    if params.get("default-graph-uri") or params.get("named-graph-uri"):
-        raise Forbidden(REFUSALS["dataset"])
     if request.method == "POST" and request.mimetype == "application/sparql-query":
         if "query" in params:
             raise BadRequest("a direct POST carries the query as its body, not also as a query parameter")
@@ -169,11 +181,11 @@ def endpoint():
     cap = current_app.config["RESULT_CAP"]
     if fmt == "html":
         try:
-            answer = run_query(get_store(), query, cap)
+            answer = run_query(get_store(), query, cap, Dataset.from_params(params))
         except CoderefError as err:
             return _form(params, query, None, error=err), err.status
         return _headers(Response(_form(params, query, answer), mimetype="text/html"), answer)
-    answer = run_query(get_store(), query, cap)
+    answer = run_query(get_store(), query, cap, Dataset.from_params(params))
     body, media = serialize(answer, fmt)
     return _headers(Response(body, content_type=media), answer)
 
@@ -208,7 +220,11 @@ def _form(params: dict, query: str | None, answer, error=None) -> str:
 # ---------------------------------------------------------------- service description
 
 
-def description_triples(endpoint_url: str) -> list:
+GRAPHS = "SELECT DISTINCT ?graph WHERE { GRAPH ?graph { } } ORDER BY ?graph"
+
+
+def description_triples(endpoint_url: str, graphs=()) -> list:
+    """The service description; `graphs` the IRIs of the store's named graphs (one per file)."""
     sd = lambda name: ox.NamedNode(SD + name)  # noqa: E731
     service, dataset, graph = ox.BlankNode(), ox.BlankNode(), ox.BlankNode()
     a = ox.NamedNode(RDF + "type")
@@ -220,13 +236,21 @@ def description_triples(endpoint_url: str) -> list:
         ox.Triple(dataset, a, sd("Dataset")),
         ox.Triple(dataset, sd("defaultGraph"), graph),
         ox.Triple(graph, a, sd("Graph")),
+        ox.Triple(service, sd("feature"), sd("UnionDefaultGraph")),
         ox.Triple(service, ox.NamedNode(DCT + "description"), ox.Literal(
             "coderef, a knowledge-graph reference for medical billing codes: read-only SPARQL 1.1 Query. "
-            "SPARQL Update, SERVICE, FROM, FROM NAMED and LOAD are refused. "
+            "SPARQL Update, SERVICE and LOAD are refused. The default graph is the union of the data files' "
+            "graphs; FROM, FROM NAMED, default-graph-uri and named-graph-uri name those graphs only, and an "
+            "IRI this store does not hold is an empty graph, never fetched. "
             f"Answers stop at {current_app.config['RESULT_CAP']} rows or triples; "
             "the X-Coderef-Truncated header says when they did.", language="en")),
     ]
     triples += [ox.Triple(service, sd("resultFormat"), ox.NamedNode(W3C_FORMATS + name)) for name in SD_FORMATS]
+    for name in graphs:
+        named, described = ox.BlankNode(), ox.BlankNode()
+        triples += [ox.Triple(dataset, sd("namedGraph"), named), ox.Triple(named, a, sd("NamedGraph")),
+                    ox.Triple(named, sd("name"), ox.NamedNode(name)), ox.Triple(named, sd("graph"), described),
+                    ox.Triple(described, a, sd("Graph"))]
     return triples
 
 
@@ -242,7 +266,8 @@ def service_description(params: dict):
         fmt = "html" if best == "text/html" else format_name(ALIASES[best], graph=True)
     if fmt == "html":
         return _form(params, None, None)
-    triples = description_triples(url_for("sparql.endpoint", _external=True))
+    graphs = [row["graph"]["value"] for row in get_store().select(GRAPHS).rows]
+    triples = description_triples(url_for("sparql.endpoint", _external=True), graphs)
     body, media = serialize(Answer("DESCRIBE", triples=triples), fmt)
     response = Response(body, content_type=media)
     response.vary.add("Accept")
