@@ -49,7 +49,7 @@ def in_graph(quads, graph: ox.NamedNode):
 
 def drop_repeats(store: ox.Store, graphs: list[ox.NamedNode], sizes: list[int]) -> list[dict]:
     """Take out of `store` every triple a later graph (in `graphs` order) repeats from an
-    earlier one; returns {"file graph", "repeats graph", "triples"} per pair found.
+    earlier one; returns {"kept in", "repeated by", "triples"} per pair of graphs found.
 
     Each graph but the largest (by `sizes`) is read and each of its triples looked up in the
     others, so the cost follows the smaller files (the shipped data: ~9k lookups, whatever

@@ -35,9 +35,11 @@ class Dataset(NamedTuple):
                     ox.NamedNode(value)
                 except ValueError:
                     raise BadRequest(f"{name} must be an absolute IRI, not {value!r}") from None
-                if ":" not in value:
-                    raise BadRequest(f"{name} must be an absolute IRI, not {value!r}")
         return cls(default, named)
+
+
+# The store's named graphs (one per data file), for the service description and `coderef load`.
+GRAPHS = "SELECT DISTINCT ?graph WHERE { GRAPH ?graph { } } ORDER BY ?graph"
 
 
 def declares_dataset(query: str) -> bool:

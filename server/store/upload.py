@@ -1,8 +1,7 @@
 """`coderef load`'s work: the reference parsed here, then sent to a SPARQL endpoint.
 
-Each file into a named graph of its own, as the embedded store holds them (the endpoint
-should read their union as its default graph: `oxigraph serve --union-default-graph`;
-Virtuoso does so by itself), or all into one graph. By the Graph Store Protocol when its
+Each file into a named graph of its own, as the embedded store holds them (the remote store
+asks for their union as the default graph: server/store/remote.py), or all into one graph. By the Graph Store Protocol when its
 URL is known (Oxigraph's /store beside /query), else by SPARQL Update; nothing is sent if
 any file fails to parse.
 """
@@ -20,6 +19,7 @@ from .. import config as cfg
 from ..errors import ConfigError, StoreUnavailable
 from ..rdf.dataset import GRAPH_BASE, graph_names
 from ..rdf.parsing import load_store
+from ..sparql.dataset import GRAPHS
 
 # `graph` for one graph per file (the default): server/rdf/dataset.py.
 FILES = "files"
@@ -80,9 +80,8 @@ def _graphs_of(settings: dict, endpoint: str) -> set[str]:
     """The endpoint's named graphs under GRAPH_BASE: those a load of each file may replace."""
     from .remote import RemoteStore  # noqa: PLC0415 (SPARQLWrapper only when used)
 
-    rows = RemoteStore({**settings, "SPARQL_ENDPOINT": endpoint}).select(
-        "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", cap=10**6).rows
-    return {r["g"]["value"] for r in rows if r["g"]["value"].startswith(GRAPH_BASE)}
+    rows = RemoteStore({**settings, "SPARQL_ENDPOINT": endpoint}).select(GRAPHS, cap=10**6).rows
+    return {r["graph"]["value"] for r in rows if r["graph"]["value"].startswith(GRAPH_BASE)}
 
 
 def load(settings: dict, endpoint: str, graph: str = FILES, via: str | None = None,

@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, render_template, request, ur
 from ...errors import BadRequest, CoderefError, Forbidden, NotAcceptable
 from ..extensions import get_store
 from ...namespaces import DCT, PREFIXES, RDF
-from ...sparql.dataset import Dataset
+from ...sparql.dataset import GRAPHS, Dataset
 from ...sparql.formats import ALIASES, GRAPH_FORMATS, RESULT_FORMATS, Answer, format_name, run_query, serialize
 from ...sparql.guard import REFUSALS, check_query
 from ...rdf.terms import term_json
@@ -218,9 +218,6 @@ def _form(params: dict, query: str | None, answer, error=None) -> str:
 
 
 # ---------------------------------------------------------------- service description
-
-
-GRAPHS = "SELECT DISTINCT ?graph WHERE { GRAPH ?graph { } } ORDER BY ?graph"
 
 
 def description_triples(endpoint_url: str, graphs=()) -> list:
