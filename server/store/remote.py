@@ -20,6 +20,7 @@ from .. import config as cfg
 from ..errors import BadRequest, ConfigError, QueryTimeout, StoreUnavailable
 from ..rdf.terms import term_json
 from ..sparql.text import inject_values, query_form
+from .dialect import dialect_of
 from .result import Result
 
 
@@ -52,6 +53,7 @@ class RemoteStore:
         if not self.endpoint or urllib.parse.urlsplit(self.endpoint).scheme not in ("http", "https"):
             raise ConfigError(f"SPARQL_ENDPOINT must be an http(s) URL, not {self.endpoint!r}")
         self.timeout = float(self.settings["QUERY_TIMEOUT"])
+        self.dialect = dialect_of(self.settings)
 
     def _wrapper(self, query: str, form: str, return_format) -> SPARQLWrapper:
         sparql = SPARQLWrapper(self.endpoint, agent="coderef")
@@ -120,7 +122,7 @@ class RemoteStore:
 
     def ask(self, query: str, bindings=None) -> bool:
         answer = self._json(self._request(query, bindings, ("ASK",), JSON))
-        return bool(answer.get("boolean"))
+        return self.dialect.ask_value(answer)
 
     def construct(self, query: str, bindings=None) -> list:
         """Triples of a CONSTRUCT or DESCRIBE query, as pyoxigraph triples."""
@@ -131,6 +133,18 @@ class RemoteStore:
             return [q.triple for q in ox.parse(body, format=_RDF_FORMATS.get(media, ox.RdfFormat.TURTLE))]
         except SyntaxError as err:
             raise StoreUnavailable(f"the SPARQL endpoint {self.endpoint} sent unreadable {media}: {err}") from None
+
+    def for_validation(self):
+        """The store the compiled shapes run on: this one, or where the dialect says the
+        engine cannot take them, an in-memory copy of its triples."""
+        if self.dialect.validates_in_place:
+            return self
+        from .embedded import EmbeddedStore  # noqa: PLC0415
+
+        copy = ox.Store()
+        copy.extend(ox.Quad(t.subject, t.predicate, t.object) for t in
+                    self.construct(self.dialect.copy_query))
+        return EmbeddedStore(copy, self.settings)
 
     def __len__(self) -> int:
         rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").rows

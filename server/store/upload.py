@@ -1,7 +1,9 @@
 """`coderef load`'s work: the reference parsed here, then sent to a SPARQL endpoint.
 
 By the Graph Store Protocol when its URL is known (Oxigraph's /store beside /query), else
-by SPARQL Update; nothing is sent if any file fails to parse.
+by SPARQL Update; nothing is sent if any file fails to parse. Where the endpoint's dialect
+(server/store/dialect.py) takes no writes into the default graph (Virtuoso), each file goes
+into a named graph of its own, whose union is the default dataset there.
 """
 
 import base64
@@ -15,6 +17,7 @@ import pyoxigraph as ox
 from .. import config as cfg
 from ..errors import ConfigError, StoreUnavailable
 from ..rdf.parsing import parse_file
+from .dialect import dialect_of, file_graph
 
 
 def sibling(url: str, name: str) -> str | None:
@@ -32,12 +35,29 @@ def _auth_headers(settings: dict) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
 
 
+def _digest_opener(url: str, settings: dict):
+    """An opener answering a Digest (Virtuoso's /sparql-auth) or Basic challenge with
+    SPARQL_USER/SPARQL_PASSWORD."""
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    passwords.add_password(None, url, settings["SPARQL_USER"], settings.get("SPARQL_PASSWORD") or "")
+    return urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(passwords),
+                                       urllib.request.HTTPBasicAuthHandler(passwords))
+
+
 def _send(method: str, url: str, body: bytes, content_type: str, settings: dict, timeout: float) -> None:
     headers = {"Content-Type": content_type, "User-Agent": "coderef", **_auth_headers(settings)}
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as err:
+            if err.code != 401 or not headers.get("Authorization"):
+                raise
+            del headers["Authorization"]  # Basic sent ahead was refused: answer the server's challenge
+            retry = urllib.request.Request(url, data=body, method=method, headers=headers)
+            with _digest_opener(url, settings).open(retry, timeout=timeout) as response:
+                response.read()
     except urllib.error.HTTPError as err:
         detail = " ".join(err.read().decode("utf-8", "replace").split())[:300]
         raise StoreUnavailable(f"{method} {url} answered HTTP {err.code} {err.reason}: {detail}") from None
@@ -102,7 +122,18 @@ def load(settings: dict, endpoint: str, graph: str = "default", via: str | None 
                 progress(sent, total, "triples")
         return sent
 
-    update_url = update_url or sibling(endpoint, "update") or endpoint
+    dialect = dialect_of(settings)
+    update_url = update_url or sibling(endpoint, "update") or dialect.update_url(endpoint) or endpoint
+    if target is None and not dialect.default_graph_writable:
+        for path, quads in zip(files, parsed):
+            sent = _update(update_url, ox.NamedNode(file_graph(path.stem)), [quads], append, batch_size,
+                           settings, timeout, sent, total, progress)
+        return sent
+    return _update(update_url, target, parsed, append, batch_size, settings, timeout, sent, total, progress)
+
+
+def _update(update_url, target, parsed, append, batch_size, settings, timeout, sent, total, progress) -> int:
+    """Replace (or add to) one graph by SPARQL Update: CLEAR, then INSERT DATA in batches."""
     name = "DEFAULT" if target is None else f"GRAPH {target}"
     if not append:
         _send("POST", update_url, f"CLEAR SILENT {name}".encode(), "application/sparql-update", settings, timeout)
