@@ -16,12 +16,16 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# Debian packages the tests need: chromium (Playwright drives it; no browser download)
-# and graphviz (the `dot` layout engine behind the relationship diagrams).
+# Debian packages the tests need: chromium (Playwright drives it; no browser download),
+# graphviz (the `dot` layout engine behind the relationship diagrams) and Virtuoso's
+# server binary (virtuoso-opensource-7-bin: `virtuoso-t`, one of the test backends; the
+# tests start their own on 127.0.0.1, so neither the system service nor its debconf
+# password question of the full virtuoso-opensource package is needed).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	command -v virtuoso-t >/dev/null 2>&1 || missing="$$missing virtuoso-opensource-7-bin"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO="sudo"; \

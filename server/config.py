@@ -19,6 +19,9 @@ DEFAULTS = {
     "SPARQL_ENDPOINT": None,
     "SPARQL_USER": None,
     "SPARQL_PASSWORD": None,
+    # How the endpoint differs from standard SPARQL 1.1 (server/store/dialect.py):
+    # "standard" or "virtuoso".
+    "SPARQL_DIALECT": "standard",
     # The embedded store: "memory" parses ontology/ and data/ at every start; "persisted"
     # keeps an on-disk Oxigraph store in STORE_DIR (relative to ROOT unless absolute),
     # rebuilt only when those files change and opened read-only (`coderef serve`).
@@ -56,6 +59,7 @@ ENVIRONMENT = {
     "CODEREF_SPARQL_ENDPOINT": "SPARQL_ENDPOINT",
     "CODEREF_SPARQL_USER": "SPARQL_USER",
     "CODEREF_SPARQL_PASSWORD": "SPARQL_PASSWORD",
+    "CODEREF_SPARQL_DIALECT": "SPARQL_DIALECT",
     "CODEREF_STORE": "STORE",
     "CODEREF_STORE_DIR": "STORE_DIR",
     "CODEREF_QUERY_TIMEOUT": "QUERY_TIMEOUT",

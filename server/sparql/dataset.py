@@ -47,6 +47,24 @@ def declares_dataset(query: str) -> bool:
     return any(kind == "word" and value.upper() == "FROM" for kind, value, _, _ in tokens(query))
 
 
+def without_dataset(query: str) -> str:
+    """The query with its FROM and FROM NAMED clauses taken out: what an endpoint is sent
+    with the Protocol's graph parameters, which override them (SPARQL 1.1 Protocol 2.1.4;
+    Virtuoso 7.2.5 would read both: measured)."""
+    toks = list(tokens(query))
+    cut = []
+    for i, (kind, value, start, _) in enumerate(toks):
+        if kind == "word" and value.upper() == "FROM":
+            j = i + 1
+            if j < len(toks) and toks[j][0] == "word" and toks[j][1].upper() == "NAMED":
+                j += 1
+            if j < len(toks) and toks[j][0] in ("iri", "word"):
+                cut.append((start, toks[j][3]))
+    for start, end in reversed(cut):
+        query = query[:start] + " " + query[end:]
+    return query
+
+
 def oxigraph_options(query: str, dataset: "Dataset | None") -> dict:
     """pyoxigraph `Store.query` keywords: the Protocol's dataset when given; else the query's
     own FROM (which Oxigraph's union option would ignore: measured); else the union of the

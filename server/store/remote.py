@@ -18,14 +18,12 @@ from SPARQLWrapper import SPARQLExceptions as sw_errors
 
 from .. import config as cfg
 from ..errors import BadRequest, ConfigError, QueryTimeout, StoreUnavailable
-from ..rdf.terms import term_json
-from ..sparql.dataset import declares_dataset
+from ..sparql.dataset import declares_dataset, without_dataset
 from ..sparql.text import inject_values, query_form
+from .dialect import dialect_of, query_key
 from .result import Result
 
 
-# The request parameter that makes an endpoint's default graph the union of its graphs.
-UNION_PARAMETER = "union-default-graph"
 
 
 class EndpointTimeout(StoreUnavailable, QueryTimeout):
@@ -57,6 +55,8 @@ class RemoteStore:
         if not self.endpoint or urllib.parse.urlsplit(self.endpoint).scheme not in ("http", "https"):
             raise ConfigError(f"SPARQL_ENDPOINT must be an http(s) URL, not {self.endpoint!r}")
         self.timeout = float(self.settings["QUERY_TIMEOUT"])
+        self.dialect = dialect_of(self.settings)
+        self.forms = self.dialect.forms_in(cfg.folder(self.settings, "QUERIES_DIR"))
 
     def _wrapper(self, query: str, form: str, return_format, dataset=None) -> SPARQLWrapper:
         sparql = SPARQLWrapper(self.endpoint, agent="coderef")
@@ -66,25 +66,22 @@ class RemoteStore:
         sparql.timeout = self.timeout
         if self.settings.get("SPARQL_USER"):
             sparql.setCredentials(self.settings["SPARQL_USER"], self.settings.get("SPARQL_PASSWORD") or "")
-        sparql.setQuery(query)
+        sparql.setQuery(query if dataset is None else without_dataset(query))
         sparql.queryType = form  # ours, from a real tokenizer; never sent as an update
         sparql.setReturnFormat(return_format)
         for graph in (dataset.default if dataset else ()):  # the Protocol's, passed on as given
             sparql.addDefaultGraph(graph)
         for graph in (dataset.named if dataset else ()):
             sparql.addNamedGraph(graph)
-        if dataset is None and not declares_dataset(query):
-            # The union of the files' graphs, as embedded: Oxigraph server reads this parameter
-            # (its --union-default-graph would also override FROM: measured); engines whose
-            # default graph is the union already (Virtuoso) ignore it.
-            sparql.addParameter(UNION_PARAMETER, "true")
+        if dataset is None and not declares_dataset(query) and self.dialect.union_parameter:
+            sparql.addParameter(*self.dialect.union_parameter)  # the union of the files' graphs
         return sparql
 
     def _request(self, query: str, bindings, forms: tuple, return_format, dataset=None):
         form = query_form(query)
         if form not in forms:
             raise BadRequest(f"expected a {' or '.join(forms)} query, not {form}")
-        text = inject_values(query, bindings)
+        text = inject_values(self.forms.get(query_key(query), query) if self.forms else query, bindings)
         where = f"the SPARQL endpoint {self.endpoint}"
         try:
             return self._wrapper(text, form, return_format, dataset).query().response
@@ -129,12 +126,12 @@ class RemoteStore:
             if len(result.rows) >= cap:
                 result.truncated = True
                 break
-            result.rows.append({c: term_json(row[c]) for c in result.columns if c in row})
+            result.rows.append({c: self.dialect.term(row[c]) for c in result.columns if c in row})
         return result
 
     def ask(self, query: str, bindings=None, dataset=None) -> bool:
         answer = self._json(self._request(query, bindings, ("ASK",), JSON, dataset))
-        return bool(answer.get("boolean"))
+        return self.dialect.ask_value(answer)
 
     def construct(self, query: str, bindings=None, dataset=None) -> list:
         """Triples of a CONSTRUCT or DESCRIBE query, as pyoxigraph triples."""
@@ -145,6 +142,18 @@ class RemoteStore:
             return [q.triple for q in ox.parse(body, format=_RDF_FORMATS.get(media, ox.RdfFormat.TURTLE))]
         except SyntaxError as err:
             raise StoreUnavailable(f"the SPARQL endpoint {self.endpoint} sent unreadable {media}: {err}") from None
+
+    def for_validation(self):
+        """The store the compiled shapes run on: this one, or where the dialect says the
+        engine cannot take them, an in-memory copy of its triples."""
+        if self.dialect.validates_in_place:
+            return self
+        from .embedded import EmbeddedStore  # noqa: PLC0415
+
+        copy = ox.Store()
+        copy.extend(ox.Quad(t.subject, t.predicate, t.object) for t in
+                    self.construct(self.dialect.copy_query))
+        return EmbeddedStore(copy, self.settings)
 
     def __len__(self) -> int:
         rows = self.select("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }").rows

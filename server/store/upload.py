@@ -1,9 +1,10 @@
 """`coderef load`'s work: the reference parsed here, then sent to a SPARQL endpoint.
 
 Each file into a named graph of its own, as the embedded store holds them (the remote store
-asks for their union as the default graph: server/store/remote.py), or all into one graph. By the Graph Store Protocol when its
-URL is known (Oxigraph's /store beside /query), else by SPARQL Update; nothing is sent if
-any file fails to parse.
+asks for their union as the default graph: server/store/remote.py), or all into one graph. By
+the Graph Store Protocol when its URL is known (Oxigraph's /store beside /query), else by
+SPARQL Update, sent where the endpoint's dialect says (server/store/dialect.py: Virtuoso's
+/sparql-auth); nothing is sent if any file fails to parse.
 """
 
 import base64
@@ -20,6 +21,7 @@ from ..errors import ConfigError, StoreUnavailable
 from ..rdf.dataset import GRAPH_BASE, graph_names
 from ..rdf.parsing import load_store
 from ..sparql.dataset import GRAPHS
+from .dialect import dialect_of
 
 # `graph` for one graph per file (the default): server/rdf/dataset.py.
 FILES = "files"
@@ -40,12 +42,29 @@ def _auth_headers(settings: dict) -> dict:
     return {"Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
 
 
+def _digest_opener(url: str, settings: dict):
+    """An opener answering a Digest (Virtuoso's /sparql-auth) or Basic challenge with
+    SPARQL_USER/SPARQL_PASSWORD."""
+    passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+    passwords.add_password(None, url, settings["SPARQL_USER"], settings.get("SPARQL_PASSWORD") or "")
+    return urllib.request.build_opener(urllib.request.HTTPDigestAuthHandler(passwords),
+                                       urllib.request.HTTPBasicAuthHandler(passwords))
+
+
 def _send(method: str, url: str, body: bytes, content_type: str, settings: dict, timeout: float) -> None:
     headers = {"Content-Type": content_type, "User-Agent": "coderef", **_auth_headers(settings)}
     request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                response.read()
+        except urllib.error.HTTPError as err:
+            if err.code != 401 or not headers.get("Authorization"):
+                raise
+            del headers["Authorization"]  # Basic sent ahead was refused: answer the server's challenge
+            retry = urllib.request.Request(url, data=body, method=method, headers=headers)
+            with _digest_opener(url, settings).open(retry, timeout=timeout) as response:
+                response.read()
     except urllib.error.HTTPError as err:
         detail = " ".join(err.read().decode("utf-8", "replace").split())[:300]
         raise StoreUnavailable(f"{method} {url} answered HTTP {err.code} {err.reason}: {detail}") from None
@@ -93,6 +112,10 @@ def load(settings: dict, endpoint: str, graph: str = FILES, via: str | None = No
     that no file names any more are dropped; else one graph, "default" or an IRI, for all.
     Returns the number of triples sent. Nothing is sent if any file fails to parse."""
     target = None if graph in ("default", FILES) else ox.NamedNode(graph)  # ValueError on a bad IRI
+    dialect = dialect_of(settings)
+    if graph == "default" and not dialect.default_graph_writable:
+        raise ConfigError(f"a {dialect.name} endpoint has no default graph to write into: "
+                          f"give --graph {FILES} (a graph per file, the default) or a graph IRI")
     files = cfg.data_files(settings)
     shown = (lambda n, count, path: parse_progress(n, count, Path(path).name)) if parse_progress else None
     loaded = load_store(files, shown)
@@ -131,7 +154,7 @@ def load(settings: dict, endpoint: str, graph: str = FILES, via: str | None = No
             _send("DELETE", url(ox.NamedNode(name)), b"", "application/n-triples", settings, timeout)
         return sent
 
-    update_url = update_url or sibling(endpoint, "update") or endpoint
+    update_url = update_url or sibling(endpoint, "update") or dialect.update_url(endpoint) or endpoint
     cleared = set()
     for name, triples in per_graph:
         if not append and name not in cleared:

@@ -90,7 +90,7 @@ def validate(data_paths=None, shape_paths=None, settings=None, strict=False, pro
     if engine != "pyshacl" and store is None and data_paths is None and settings.get("SPARQL_ENDPOINT"):
         from ..store.remote import RemoteStore  # noqa: PLC0415 (SPARQLWrapper only when used)
 
-        store = RemoteStore(settings)
+        store = RemoteStore(settings).for_validation()
     if engine == "pyshacl":
         return _validate_pyshacl(data_files, shape_files, strict, progress, keep)
     return _validate_fast(data_files, shape_files, settings, strict, progress, store, jobs, keep,
@@ -214,7 +214,7 @@ def _validate_fast(data_files, shape_files, settings, strict, progress, store, j
         files=[*where, *map(str, shape_files)],
         triples=triples,
         shapes=rule_count(shapes),
-        results_graph=results_graph(raws, shapes),
+        results_graph_builder=lambda: results_graph(raws, shapes),
         engine="fast",
         fallback={str(shape): reason for shape, reason in fallback.items()},
     )
@@ -321,6 +321,6 @@ def report_for(settings=None) -> Report:
         cached = _cache.get(key)
         if cached and cached[0] == seen:
             return cached[1]
-        report = validate(settings=settings, store=store)
+        report = validate(settings=settings, store=store.for_validation() if store is not None else None)
         _cache[key] = (seen, report)
         return report

@@ -9,6 +9,7 @@ at the statement node), so that results can be grouped by code.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import rdflib
@@ -38,6 +39,9 @@ class Report:
     shapes: int = 0
     results_graph: rdflib.Graph | None = None
     engine: str = "pyshacl"
+    # Or how to build it, when first asked (Turtle output only): the fast path's 55k results
+    # at 1M triples took 22 s of rdflib adds, needed by no other output (measured).
+    results_graph_builder: "Callable[[], rdflib.Graph] | None" = field(default=None, repr=False, compare=False)
     # shapes the fast path left to pySHACL: {shape IRI: what it could not translate}
     fallback: dict = field(default_factory=dict)
 
@@ -92,9 +96,15 @@ class Report:
     def to_json(self, indent=None) -> str:
         return json.dumps(self.as_dict(), indent=indent, ensure_ascii=False)
 
+    def shacl_graph(self) -> rdflib.Graph | None:
+        """The SHACL validation report graph (pySHACL's, or the fast path's, built once)."""
+        if self.results_graph is None and self.results_graph_builder is not None:
+            self.results_graph = self.results_graph_builder()
+        return self.results_graph
+
     def to_turtle(self) -> str:
         graph = rdflib.Graph()
-        if self.results_graph is not None:
+        if self.shacl_graph() is not None:
             graph += self.results_graph
         # pySHACL (allow_warnings) says true beside warnings; SHACL says any result is not conforming
         for report in graph.subjects(RDF.type, SH.ValidationReport):
@@ -185,22 +195,39 @@ class _Codes:
         return sorted(found)
 
 
-def _prefetch_codes(data, nodes):
+# The edges _Codes.of follows, out of a node and into it.
+_OUT = (RDF.type, SKOS.notation, CRN.appliesTo, CRN.position, CRN.about)
+_INTO = (*_STATEMENT_LINKS, CRN.step, CRN.scenario)
+
+
+def _prefetch_codes(data, nodes, also=()):
     """Read, in a few batches, the edges _Codes.of follows from these nodes (rather than
     one query per node on the way): the nodes, what they are about, the policies'
-    positions and the steps' scenarios, and the candidate owners."""
+    positions and the steps' scenarios, and the candidate owners; those edges only (and
+    `also`: the properties of alternative paths, which _path_text reads at the nodes)."""
     nodes = list(nodes)
-    data.prefetch(nodes)
+    out = (*_OUT, *also)
+    data.prefetch(nodes, out=out, into=_INTO)
     about = [a for n in nodes for a in data.objects(n, CRN.about)]
-    data.prefetch(about)
+    data.prefetch(about, out=_OUT, into=_INTO)
     nodes += about
     middle = [*(pos for n in nodes for pos in data.objects(n, CRN.position)),
               *(sc for n in nodes for sc in data.subjects(CRN.step, n))]
-    data.prefetch(middle)
+    data.prefetch(middle, out=_OUT, into=_INTO)
     owners = [s for n in nodes for p in _STATEMENT_LINKS for s in data.subjects(p, n)]
     owners += [c for n in [*nodes, *middle] for c in data.objects(n, CRN.appliesTo)]
     owners += [c for sc in middle for c in data.subjects(CRN.scenario, sc)]
-    data.prefetch(owners, incoming=False)  # only their type and notation are read
+    data.prefetch(owners, incoming=False, out=(RDF.type, SKOS.notation))  # only their type and notation are read
+
+
+def _alternative_members(shapes, raws) -> set:
+    """The properties of the results' alternative paths."""
+    members = set()
+    for path in {r.path for r in raws if r.path is not None and not isinstance(r.path, rdflib.URIRef)}:
+        alternatives = shapes.value(path, SH.alternativePath)
+        if alternatives is not None:
+            members.update(p for p in rdflib.collection.Collection(shapes, alternatives) if isinstance(p, rdflib.URIRef))
+    return members
 
 
 def _path_text(shapes: rdflib.Graph, data: rdflib.Graph, path, focus, value):
@@ -291,7 +318,7 @@ def results_graph(raws, shapes: rdflib.Graph | None = None) -> rdflib.Graph:
 def result_dicts(raws, shapes: rdflib.Graph, data) -> list[dict]:
     """Report rows of Raw results; `data` is the rdflib data graph or a StoreGraph."""
     if hasattr(data, "prefetch"):
-        _prefetch_codes(data, {r.focus for r in raws})
+        _prefetch_codes(data, {r.focus for r in raws}, _alternative_members(shapes, raws))
     codes = _Codes(data)
     out = []
     for raw in raws:

@@ -16,13 +16,9 @@ from server.cli import main as coderef
 
 
 @pytest.fixture
-def cli(app, backend, monkeypatch, capsys):
+def cli(app, backend_environment, monkeypatch, capsys):
     """`coderef ...` in process, on the app's backend and over the app's store (loading the
     reference once per session, not once per call); (exit code, stdout, stderr)."""
-    if backend == "remote":
-        monkeypatch.setenv("CODEREF_SPARQL_ENDPOINT", app.config["SPARQL_ENDPOINT"])
-    else:
-        monkeypatch.delenv("CODEREF_SPARQL_ENDPOINT", raising=False)
     opened = []
 
     def open_store(settings=None, progress=None):

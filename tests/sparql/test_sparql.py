@@ -237,10 +237,8 @@ def test_refused_through_sparqlwrapper(server_url, listener):
 
 
 @pytest.fixture(scope="module")
-def capped_client(backend, request):
-    config = {"TESTING": True, "RESULT_CAP": 2}
-    if backend == "remote":
-        config["SPARQL_ENDPOINT"] = request.getfixturevalue("oxigraph_endpoint")
+def capped_client(backend_config):
+    config = {"TESTING": True, "RESULT_CAP": 2, **backend_config}
     return create_app(config).test_client()
 
 
@@ -322,12 +320,8 @@ def test_every_example_runs(client):
 
 
 @pytest.fixture
-def cli_env(backend, request, monkeypatch):
+def cli_env(backend_environment):
     """`coderef` over the same backend as the app."""
-    if backend == "remote":
-        monkeypatch.setenv("CODEREF_SPARQL_ENDPOINT", request.getfixturevalue("oxigraph_endpoint"))
-    else:
-        monkeypatch.delenv("CODEREF_SPARQL_ENDPOINT", raising=False)
 
 
 @pytest.mark.parametrize("fmt,query,accept", [

@@ -125,7 +125,7 @@ def run(test: SuiteTest, mode: str):
         keep = []
         report = validate(data_paths=[test.data], shape_paths=[test.shapes], settings={"ROOT": root},
                           engine=ENGINE[mode], keep=keep)
-    results = report.results_graph
+    results = report.shacl_graph()
     if mode == "pyshacl":
         data = keep[0]  # the rdflib graph pySHACL validated: its blank nodes are the report's
     else:
