@@ -25,6 +25,7 @@ setting ("standard", the default, or "virtuoso"), and read by the remote store a
   is the union of all graphs).
 """
 
+import functools
 import urllib.parse
 from pathlib import Path
 
@@ -113,9 +114,11 @@ class Virtuoso(Dialect):
         return urllib.parse.urlunsplit(parts._replace(path=parts.path + "-auth", query=""))
 
 
+@functools.lru_cache(maxsize=1024)
 def query_key(text: str) -> str:
     """A query's text without comments (the question header too) or spacing: what a form is
-    found by, whichever of the two the caller holds."""
+    found by, whichever of the two the caller holds. Cached: the remote store asks it of
+    every query it sends, and the same questions come again and again."""
     lines = (line for line in text.splitlines() if not line.lstrip().startswith("#"))
     return " ".join(" ".join(lines).split())
 
