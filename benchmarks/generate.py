@@ -213,10 +213,15 @@ class Generator:
             sites.append(node)
             o.node(node, ("a", "cr:SiteOfService"), ("cr:placeOfService", f"pos:{p}"), ("cr:siteRole", "v:site-role/typical"),
                    ("cr:confidence", "v:confidence/inferred"), ("dct:source", "src:synthetic"))
-        if n > first and self.injected_now("bundling-cycle", kinds):
+        if n > first + 1 and self.injected_now("bundling-cycle", kinds):
             # an earlier code of the family now includes a service reported alone by this one,
-            # while this one includes a service reported alone by the earlier one
-            earlier = notation(first)
+            # while this one includes a service reported alone by the earlier one: a pair
+            # entered the wrong way round. The earlier code is not the family's standalone
+            # service, which codes of every family include: a cycle through it would join
+            # every family into one (at 6,000 injected cycles in 1M triples every code then
+            # reaches every other, and "No bundling cycle" walks the whole graph per pair of
+            # codes: 91 s), where a wrong pair makes a cycle of its own family.
+            earlier = notation(first + 1)
             node = f"stmt:{earlier}-bundle-injected"
             o.node(f"hcpcs:{earlier}", ("cr:bundledService", node))
             o.node(node, ("a", "cr:BundledService"), ("rdfs:label", _lit(f"Synthetic component of {earlier}")),
