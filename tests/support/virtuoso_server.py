@@ -76,12 +76,8 @@ class VirtuosoServer(OxigraphServer):
     def __init__(self, location):
         self.location = Path(location)
         self.process = None
-        self.http_port = None
+        self.port = None  # the HTTP port: the inherited `base` reads it
         self.log = self.location / "console.log"
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.http_port}"
 
     @property
     def query_url(self) -> str:
@@ -97,9 +93,9 @@ class VirtuosoServer(OxigraphServer):
         self.location.mkdir(parents=True, exist_ok=True)
         # A free port can be taken between our probe and the server's bind: try a few.
         for _ in range(3):
-            self.http_port = free_port()
+            self.port = free_port()
             ini = self.location / "virtuoso.ini"
-            ini.write_text(INI.format(dir=self.location, sql_port=free_port(), http_port=self.http_port))
+            ini.write_text(INI.format(dir=self.location, sql_port=free_port(), http_port=self.port))
             with open(self.log, "ab") as log:
                 self.process = subprocess.Popen([command, "+foreground", "+configfile", str(ini)],
                                                 stdout=log, stderr=subprocess.STDOUT, cwd=self.location)
